@@ -1,0 +1,261 @@
+/* ipc.h: the public interface of libipc, inter-process communication on Linux.
+ *
+ * This is the only public header. Every name it exports starts with ipc_ or
+ * IPC_. Handles are opaque; every fallible call returns >= 0 on success or a
+ * negative IPC_E* code. The library never prints, never exits, and opens
+ * every descriptor close-on-exec. See docs/c.md for the reference.
+ */
+#ifndef IPC_H
+#define IPC_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define IPC_API __attribute__((visibility("default")))
+#else
+#define IPC_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define IPC_VERSION_MAJOR 0
+#define IPC_VERSION_MINOR 1
+#define IPC_VERSION_PATCH 0
+#define IPC_VERSION_STRING "0.1.0"
+#define IPC_VERSION_HEX                                                        \
+  ((IPC_VERSION_MAJOR << 16) | (IPC_VERSION_MINOR << 8) | IPC_VERSION_PATCH)
+
+/* The version of the library actually loaded, as IPC_VERSION_HEX would give
+ * it; compare with the macro to detect a header/library mismatch. */
+IPC_API unsigned ipc_version(void);
+/* The same as a string, "major.minor.patch". Static storage. */
+IPC_API const char *ipc_version_string(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/* One list generates the codes, ipc_strerror and ipc_errname.
+ * XX(name, value, message). Codes from the kernel are negative errno values;
+ * library codes live far below errno space (errno values stay under 4096). */
+#define IPC_ERROR_MAP(XX)                                                      \
+  XX(E2BIG, -E2BIG, "argument list too long")                                  \
+  XX(EACCES, -EACCES, "permission denied")                                     \
+  XX(EADDRINUSE, -EADDRINUSE, "address already in use")                        \
+  XX(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")                   \
+  XX(EAGAIN, -EAGAIN, "resource temporarily unavailable")                      \
+  XX(EBADF, -EBADF, "bad file descriptor")                                     \
+  XX(EBUSY, -EBUSY, "resource busy")                                           \
+  XX(ECANCELED, -ECANCELED, "operation canceled")                              \
+  XX(ECHILD, -ECHILD, "no child process")                                      \
+  XX(ECONNREFUSED, -ECONNREFUSED, "connection refused")                        \
+  XX(ECONNRESET, -ECONNRESET, "connection reset by peer")                      \
+  XX(EDEADLK, -EDEADLK, "resource deadlock avoided")                           \
+  XX(EEXIST, -EEXIST, "file exists")                                           \
+  XX(EFAULT, -EFAULT, "bad address")                                           \
+  XX(EFBIG, -EFBIG, "file too large")                                          \
+  XX(EIDRM, -EIDRM, "identifier removed")                                      \
+  XX(EINTR, -EINTR, "interrupted system call")                                 \
+  XX(EINVAL, -EINVAL, "invalid argument")                                      \
+  XX(EIO, -EIO, "i/o error")                                                   \
+  XX(EISDIR, -EISDIR, "is a directory")                                        \
+  XX(EMFILE, -EMFILE, "too many open files")                                   \
+  XX(EMSGSIZE, -EMSGSIZE, "message too long")                                  \
+  XX(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                             \
+  XX(ENFILE, -ENFILE, "file table overflow")                                   \
+  XX(ENODEV, -ENODEV, "no such device")                                        \
+  XX(ENOENT, -ENOENT, "no such file or directory")                             \
+  XX(ENOEXEC, -ENOEXEC, "exec format error")                                   \
+  XX(ENOMEM, -ENOMEM, "not enough memory")                                     \
+  XX(ENOMSG, -ENOMSG, "no message of desired type")                            \
+  XX(ENOSPC, -ENOSPC, "no space left on device")                               \
+  XX(ENOSYS, -ENOSYS, "function not implemented")                              \
+  XX(ENOTCONN, -ENOTCONN, "socket is not connected")                           \
+  XX(ENOTDIR, -ENOTDIR, "not a directory")                                     \
+  XX(ENOTRECOVERABLE, -ENOTRECOVERABLE, "state not recoverable")               \
+  XX(ENOTSOCK, -ENOTSOCK, "socket operation on non-socket")                    \
+  XX(ENOTSUP, -ENOTSUP, "operation not supported")                             \
+  XX(ENXIO, -ENXIO, "no such device or address")                               \
+  XX(EOVERFLOW, -EOVERFLOW, "value too large for defined data type")           \
+  XX(EOWNERDEAD, -EOWNERDEAD, "owner died")                                    \
+  XX(EPERM, -EPERM, "operation not permitted")                                 \
+  XX(EPIPE, -EPIPE, "broken pipe")                                             \
+  XX(ERANGE, -ERANGE, "result out of range")                                   \
+  XX(EROFS, -EROFS, "read-only file system")                                   \
+  XX(ESPIPE, -ESPIPE, "invalid seek")                                          \
+  XX(ESRCH, -ESRCH, "no such process")                                         \
+  XX(ETIMEDOUT, -ETIMEDOUT, "timed out")                                       \
+  XX(EOF, -20001, "end of file")                                               \
+  XX(ECORRUPT, -20002, "shared memory is corrupt")                             \
+  XX(EPEERDEAD, -20003, "peer process is dead")
+
+enum {
+#define IPC__ERRCODE(name, value, msg) IPC_##name = (value),
+  IPC_ERROR_MAP(IPC__ERRCODE)
+#undef IPC__ERRCODE
+};
+
+/* A human-readable message for a code ("broken pipe"). Codes outside the
+ * list that are negative errno values get the C library's description;
+ * anything else gets "unknown error". Static storage, thread-safe. */
+IPC_API const char *ipc_strerror(int code);
+/* The code's name without prefix ("EPIPE", "EOF"), or "UNKNOWN". */
+IPC_API const char *ipc_errname(int code);
+
+/* --------------------------------------------------------------- timeouts
+ *
+ * Every call that can block takes `int timeout_ms`: -1 waits forever, 0 never
+ * blocks, n > 0 waits at most n milliseconds (measured on CLOCK_MONOTONIC,
+ * so signals and clock changes do not stretch it). Running out of time gives
+ * IPC_ETIMEDOUT. A wait interrupted by a signal handler returns IPC_EINTR
+ * with nothing consumed, so the host can run its handlers and call again.
+ */
+#define IPC_FOREVER (-1)
+
+/* ------------------------------------------------------------------ pipes
+ *
+ * An anonymous pipe is two handles, one per end. A handle owns its
+ * descriptor and a read buffer: bytes read from the kernel but not yet
+ * returned stay there, so a read that fails (timeout, EINTR) loses nothing.
+ */
+typedef struct ipc_pipe ipc_pipe_t;
+
+/* Flags for ipc_pipe_create and ipc_pipe_from_fd. */
+#define IPC_NONBLOCK 0x1 /* O_NONBLOCK on the descriptor (see below) */
+
+/* Creates a pipe: *reader gets the read end, *writer the write end, both
+ * close-on-exec. Returns 0, or IPC_EMFILE/IPC_ENFILE/IPC_ENOMEM/IPC_EINVAL
+ * (unknown flags); on failure both out-pointers are set to NULL. */
+IPC_API int ipc_pipe_create(ipc_pipe_t **reader, ipc_pipe_t **writer,
+                            int flags);
+/* Wraps an existing descriptor (which the handle then owns). `writable`
+ * chooses the direction. Returns 0, IPC_EBADF or IPC_ENOMEM; on failure the
+ * descriptor is left open and still belongs to the caller. */
+IPC_API int ipc_pipe_from_fd(ipc_pipe_t **out, int fd, int writable);
+/* Closes the descriptor and frees the handle. NULL is accepted. Returns 0, or
+ * the error close(2) reported (the handle is freed regardless). */
+IPC_API int ipc_pipe_close(ipc_pipe_t *p);
+/* The descriptor, for poll/epoll; it stays owned by the handle. */
+IPC_API int ipc_pipe_fd(const ipc_pipe_t *p);
+/* 1 for the write end, 0 for the read end. */
+IPC_API int ipc_pipe_is_writer(const ipc_pipe_t *p);
+/* Sets or clears O_NONBLOCK. With O_NONBLOCK set, a call that would wait
+ * returns IPC_EAGAIN at once, whatever its timeout. Returns 0 or -errno. */
+IPC_API int ipc_pipe_set_blocking(ipc_pipe_t *p, int blocking);
+/* 1 if the descriptor is in blocking mode, 0 if not, or -errno. */
+IPC_API int ipc_pipe_get_blocking(const ipc_pipe_t *p);
+/* Bytes held in the handle's read buffer (already read from the kernel). */
+IPC_API size_t ipc_pipe_buffered(const ipc_pipe_t *p);
+
+/* Reads at most n bytes: whatever is buffered, else what one read(2)
+ * returns once data arrives. Returns the count (> 0; 0 only when n == 0),
+ * IPC_EOF when every writer has closed and nothing is left, IPC_ETIMEDOUT,
+ * IPC_EAGAIN (non-blocking mode), IPC_EINTR, IPC_EBADF (a write end). */
+IPC_API ssize_t ipc_pipe_read(ipc_pipe_t *p, void *buf, size_t n,
+                              int timeout_ms);
+/* Waits until the buffer holds `max` bytes, or (when delim >= 0) a byte
+ * equal to delim, or end of file; then consumes and returns the data up to
+ * and including that delimiter (or max bytes, or everything left at EOF).
+ * *out points into the handle's buffer and stays valid until the next call
+ * on the handle. delim < 0 with max == SIZE_MAX reads until end of file.
+ * Returns the length, IPC_EOF at end of file with nothing left, or an error
+ * as for ipc_pipe_read with nothing consumed (the partial data stays
+ * buffered for the next call). This one call gives exact reads, lines and
+ * read-to-end. */
+IPC_API ssize_t ipc_pipe_read_until(ipc_pipe_t *p, int delim, size_t max,
+                                    const char **out, int timeout_ms);
+/* Reads exactly n bytes into buf. Returns n, or fewer when end of file came
+ * first (the rest of the stream), IPC_EOF if nothing was left, or an error
+ * as for ipc_pipe_read with nothing consumed. */
+IPC_API ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
+                                    int timeout_ms);
+/* Writes all n bytes. Returns n; or, when the time runs out or a signal
+ * interrupts after k > 0 bytes went out, k (a short count); or, when nothing
+ * went out, IPC_ETIMEDOUT, IPC_EINTR, IPC_EAGAIN (non-blocking mode),
+ * IPC_EPIPE (every reader has closed: the process gets no SIGPIPE and the
+ * process-wide SIGPIPE disposition is not touched), IPC_EBADF (a read end). */
+IPC_API ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
+                               int timeout_ms);
+
+/* -------------------------------------------------------------- processes */
+
+typedef struct ipc_proc ipc_proc_t;
+
+/* What became of a process. */
+typedef enum ipc_proc_state {
+  IPC_PROC_RUNNING = 0,  /* not yet reaped */
+  IPC_PROC_EXITED = 1,   /* called exit(code) */
+  IPC_PROC_SIGNALED = 2, /* killed by signal `signal` */
+} ipc_proc_state_t;
+
+typedef struct ipc_proc_status {
+  ipc_proc_state_t state;
+  int code;        /* exit code when EXITED */
+  int signal;      /* signal number when SIGNALED */
+  int core_dumped; /* 1 when SIGNALED and a core was written */
+} ipc_proc_status_t;
+
+/* How a spawned child's standard stream is set up. */
+typedef enum ipc_stdio {
+  IPC_STDIO_INHERIT = 0, /* the parent's own stream */
+  IPC_STDIO_PIPE = 1,    /* a new pipe; the parent's end: ipc_proc_take_stdio */
+  IPC_STDIO_NULL = 2,    /* /dev/null */
+  IPC_STDIO_FD = 3,      /* the descriptor in `fd[i]` (the caller keeps it) */
+} ipc_stdio_t;
+
+typedef struct ipc_spawn_opts {
+  ipc_stdio_t stdio[3]; /* stdin, stdout, stderr */
+  int fd[3];            /* used with IPC_STDIO_FD */
+  const char *cwd;      /* NULL: the parent's */
+  char *const *envp;    /* NULL: the parent's environment */
+  int search_path;      /* nonzero: look argv[0] up in PATH when it has no / */
+} ipc_spawn_opts_t;
+
+/* Forks. In the parent returns the child's pid (> 0) and sets *out to a
+ * handle for it; in the child returns 0 and sets *out to NULL. Returns
+ * IPC_EAGAIN/IPC_ENOMEM on failure (no child made, *out NULL). The caller
+ * should flush stdio before, or the child will flush the same data again. */
+IPC_API pid_t ipc_proc_fork(ipc_proc_t **out);
+/* Runs argv[0] with arguments argv (NULL-terminated) via posix_spawn. opts
+ * may be NULL (inherit everything, search PATH). Returns the pid and a
+ * handle in *out; or IPC_ENOENT/IPC_EACCES/IPC_ENOEXEC... when the program
+ * cannot be run (no child is left behind), IPC_EINVAL for an empty argv or
+ * bad opts; *out is NULL on failure. */
+IPC_API pid_t ipc_proc_spawn(ipc_proc_t **out, const char *const argv[],
+                             const ipc_spawn_opts_t *opts);
+/* Wraps a child pid this process made some other way. Returns 0, IPC_ESRCH,
+ * IPC_ECHILD (not our child), IPC_ENOMEM. */
+IPC_API int ipc_proc_from_pid(ipc_proc_t **out, pid_t pid);
+/* Hands over the parent's end of stream i (0, 1, 2) made with
+ * IPC_STDIO_PIPE: stdin's end is a writer, the others readers. The caller
+ * then owns it. NULL when there is none or it was already taken. */
+IPC_API ipc_pipe_t *ipc_proc_take_stdio(ipc_proc_t *proc, int i);
+/* The child's pid. */
+IPC_API pid_t ipc_proc_pid(const ipc_proc_t *proc);
+/* A descriptor that becomes readable when the child exits (a pidfd), for
+ * poll/epoll; owned by the handle. */
+IPC_API int ipc_proc_fd(const ipc_proc_t *proc);
+/* Waits for the child to end and reaps it. Returns 0 and fills *status (may
+ * be NULL); or IPC_ETIMEDOUT (the child still runs and can be waited again),
+ * IPC_EINTR, IPC_ECHILD (someone else reaped it). Sleeps in poll(2) on the
+ * pidfd: no busy loop. Once reaped, later calls return the same status. */
+IPC_API int ipc_proc_wait(ipc_proc_t *proc, ipc_proc_status_t *status,
+                          int timeout_ms);
+/* The last known status without waiting (state RUNNING until reaped). */
+IPC_API void ipc_proc_status(const ipc_proc_t *proc, ipc_proc_status_t *status);
+/* Sends signal sig through the pidfd, so a reused pid is never hit.
+ * Returns 0, IPC_ESRCH (already reaped), IPC_EINVAL, IPC_EPERM. */
+IPC_API int ipc_proc_kill(ipc_proc_t *proc, int sig);
+/* Frees the handle and its descriptors. It neither kills nor waits: a
+ * running child goes on, and an unreaped one stays a zombie until someone
+ * waits for it. NULL is accepted. Returns 0. */
+IPC_API int ipc_proc_close(ipc_proc_t *proc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IPC_H */

@@ -1,0 +1,58 @@
+/* internal.h: helpers shared by the libipc areas (deadlines, waiting on a
+ * descriptor, errno capture). Nothing here is exported: the names are
+ * ipc__* and the functions static inline. */
+#ifndef IPC_INTERNAL_H
+#define IPC_INTERNAL_H
+
+#include "ipc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <time.h>
+
+#define IPC__NO_DEADLINE INT64_MIN
+
+static inline int64_t ipc__now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The absolute CLOCK_MONOTONIC deadline of a timeout_ms argument, or
+ * IPC__NO_DEADLINE for "forever" (any negative timeout). Taken once per
+ * call, so retries after EINTR or spurious wake-ups never stretch it. */
+static inline int64_t ipc__deadline(int timeout_ms) {
+  if (timeout_ms < 0)
+    return IPC__NO_DEADLINE;
+  return ipc__now_ns() + (int64_t)timeout_ms * 1000000;
+}
+
+/* Milliseconds left until the deadline for poll(2): -1 for none, rounded
+ * up so that we never wake just before the deadline and spin. */
+static inline int ipc__remaining_ms(int64_t deadline) {
+  if (deadline == IPC__NO_DEADLINE)
+    return -1;
+  int64_t left = deadline - ipc__now_ns();
+  if (left <= 0)
+    return 0;
+  int64_t ms = (left + 999999) / 1000000;
+  return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* Waits until fd reports one of `events` (or an error/hang-up, which the
+ * following read or write turns into its own result). Returns 0 when ready,
+ * IPC_ETIMEDOUT, IPC_EINTR, or IPC_EBADF for a descriptor that is not open. */
+static inline int ipc__wait_fd(int fd, short events, int64_t deadline) {
+  struct pollfd pfd = {.fd = fd, .events = events, .revents = 0};
+  int n = poll(&pfd, 1, ipc__remaining_ms(deadline));
+  if (n < 0)
+    return -errno; /* EINTR becomes IPC_EINTR, ENOMEM IPC_ENOMEM */
+  if (n == 0)
+    return IPC_ETIMEDOUT;
+  if (pfd.revents & POLLNVAL)
+    return IPC_EBADF;
+  return 0;
+}
+
+#endif /* IPC_INTERNAL_H */

@@ -1,0 +1,318 @@
+/* pipe.c: anonymous pipes, one handle per end.
+ * A read handle keeps a growable buffer of bytes taken from the kernel but
+ * not yet given to the caller: exact reads, lines and read-to-end are built
+ * on it, and a read that times out or is interrupted hands nothing out and
+ * loses nothing. Writes never raise SIGPIPE and never touch its disposition. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IPC__PIPE_MIN_BUFFER 4096
+
+struct ipc_pipe {
+  int fd;
+  int writable;
+  int nonblock; /* our view of O_NONBLOCK, kept in step by set_blocking */
+  char *buf;    /* buffered input is buf[start, end) */
+  size_t cap;
+  size_t start;
+  size_t end;
+};
+
+static int pipe_wrap(ipc_pipe_t **out, int fd, int writable, int nonblock) {
+  ipc_pipe_t *p = calloc(1, sizeof *p);
+  if (!p)
+    return IPC_ENOMEM;
+  p->fd = fd;
+  p->writable = writable;
+  p->nonblock = nonblock;
+  *out = p;
+  return 0;
+}
+
+int ipc_pipe_create(ipc_pipe_t **reader, ipc_pipe_t **writer, int flags) {
+  int fds[2];
+  int rc;
+
+  *reader = NULL;
+  *writer = NULL;
+  if (flags & ~IPC_NONBLOCK)
+    return IPC_EINVAL;
+  int nonblock = (flags & IPC_NONBLOCK) != 0;
+  if (pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0)
+    return -errno;
+  if ((rc = pipe_wrap(reader, fds[0], 0, nonblock)) < 0)
+    goto fail;
+  if ((rc = pipe_wrap(writer, fds[1], 1, nonblock)) < 0)
+    goto fail;
+  return 0;
+
+fail:
+  free(*reader);
+  *reader = NULL;
+  close(fds[0]);
+  close(fds[1]);
+  return rc;
+}
+
+int ipc_pipe_from_fd(ipc_pipe_t **out, int fd, int writable) {
+  *out = NULL;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0)
+    return -errno;
+  return pipe_wrap(out, fd, writable != 0, (fl & O_NONBLOCK) != 0);
+}
+
+int ipc_pipe_close(ipc_pipe_t *p) {
+  if (!p)
+    return 0;
+  int rc = 0;
+  /* Linux releases the descriptor even when close() fails, so never retry
+   * (a retry could close a descriptor another thread just opened). */
+  if (p->fd >= 0 && close(p->fd) < 0 && errno != EINTR)
+    rc = -errno;
+  free(p->buf);
+  free(p);
+  return rc;
+}
+
+int ipc_pipe_fd(const ipc_pipe_t *p) { return p->fd; }
+
+int ipc_pipe_is_writer(const ipc_pipe_t *p) { return p->writable; }
+
+size_t ipc_pipe_buffered(const ipc_pipe_t *p) { return p->end - p->start; }
+
+int ipc_pipe_set_blocking(ipc_pipe_t *p, int blocking) {
+  int fl = fcntl(p->fd, F_GETFL);
+  if (fl < 0)
+    return -errno;
+  int want = blocking ? (fl & ~O_NONBLOCK) : (fl | O_NONBLOCK);
+  if (want != fl && fcntl(p->fd, F_SETFL, want) < 0)
+    return -errno;
+  p->nonblock = !blocking;
+  return 0;
+}
+
+int ipc_pipe_get_blocking(const ipc_pipe_t *p) {
+  int fl = fcntl(p->fd, F_GETFL);
+  if (fl < 0)
+    return -errno;
+  return (fl & O_NONBLOCK) ? 0 : 1;
+}
+
+/* One read(2) of at most n bytes into dst, waiting until the deadline.
+ * A blocking descriptor with a deadline is polled first so that read()
+ * cannot sleep past it; a non-blocking one is read at once. */
+static ssize_t read_some(ipc_pipe_t *p, void *dst, size_t n, int64_t deadline) {
+  for (;;) {
+    if (!p->nonblock && deadline != IPC__NO_DEADLINE) {
+      int rc = ipc__wait_fd(p->fd, POLLIN, deadline);
+      if (rc < 0)
+        return rc;
+    }
+    ssize_t r = read(p->fd, dst, n);
+    if (r > 0)
+      return r;
+    if (r == 0)
+      return IPC_EOF;
+    if (errno != EAGAIN || p->nonblock)
+      return -errno;
+    /* O_NONBLOCK set behind our back, or a racing reader won: wait. */
+    int rc = ipc__wait_fd(p->fd, POLLIN, deadline);
+    if (rc < 0)
+      return rc;
+  }
+}
+
+/* Makes room for at least `want` more bytes after buf[end]. */
+static int buffer_reserve(ipc_pipe_t *p, size_t want) {
+  if (p->start > 0 && p->cap - p->end < want) {
+    memmove(p->buf, p->buf + p->start, p->end - p->start);
+    p->end -= p->start;
+    p->start = 0;
+  }
+  if (p->cap - p->end >= want)
+    return 0;
+  size_t cap = p->cap ? p->cap : IPC__PIPE_MIN_BUFFER;
+  while (cap - p->end < want) {
+    if (cap > SIZE_MAX / 2)
+      return IPC_ENOMEM;
+    cap *= 2;
+  }
+  char *buf = realloc(p->buf, cap);
+  if (!buf)
+    return IPC_ENOMEM;
+  p->buf = buf;
+  p->cap = cap;
+  return 0;
+}
+
+/* Reads once from the kernel into the buffer. */
+static ssize_t buffer_fill(ipc_pipe_t *p, int64_t deadline) {
+  int rc = buffer_reserve(p, IPC__PIPE_MIN_BUFFER);
+  if (rc < 0)
+    return rc;
+  ssize_t r = read_some(p, p->buf + p->end, p->cap - p->end, deadline);
+  if (r > 0)
+    p->end += (size_t)r;
+  return r;
+}
+
+ssize_t ipc_pipe_read(ipc_pipe_t *p, void *buf, size_t n, int timeout_ms) {
+  if (p->writable)
+    return IPC_EBADF;
+  if (n == 0)
+    return 0;
+  size_t avail = p->end - p->start;
+  if (avail > 0) {
+    size_t k = avail < n ? avail : n;
+    memcpy(buf, p->buf + p->start, k);
+    p->start += k;
+    return (ssize_t)k;
+  }
+  return read_some(p, buf, n, ipc__deadline(timeout_ms));
+}
+
+ssize_t ipc_pipe_read_until(ipc_pipe_t *p, int delim, size_t max,
+                            const char **out, int timeout_ms) {
+  *out = NULL;
+  if (p->writable)
+    return IPC_EBADF;
+  if (max > (size_t)SSIZE_MAX)
+    max = SSIZE_MAX;
+  int64_t deadline = ipc__deadline(timeout_ms);
+  size_t scanned = 0; /* bytes already searched for delim */
+  for (;;) {
+    size_t avail = p->end - p->start;
+    size_t limit = avail < max ? avail : max;
+    size_t len = 0;
+    if (delim >= 0 && limit > scanned) {
+      const char *hit =
+          memchr(p->buf + p->start + scanned, delim, limit - scanned);
+      if (hit)
+        len = (size_t)(hit - (p->buf + p->start)) + 1;
+      scanned = limit;
+    }
+    if (len == 0 && avail >= max)
+      len = max;
+    if (len == 0) {
+      ssize_t r = buffer_fill(p, deadline);
+      if (r == IPC_EOF) {
+        if (avail == 0)
+          return IPC_EOF;
+        len = avail; /* the rest of the stream, delimiter or not */
+      } else if (r < 0) {
+        return r; /* nothing consumed: the partial data stays buffered */
+      } else {
+        continue;
+      }
+    }
+    *out = p->buf + p->start;
+    p->start += len;
+    if (p->start == p->end)
+      p->start = p->end = 0;
+    return (ssize_t)len;
+  }
+}
+
+ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
+                            int timeout_ms) {
+  if (p->writable)
+    return IPC_EBADF;
+  if (n > (size_t)SSIZE_MAX)
+    return IPC_EINVAL;
+  char *dst = buf;
+  size_t got = p->end - p->start;
+  if (got >= n) {
+    memcpy(dst, p->buf + p->start, n);
+    p->start += n;
+    return (ssize_t)n;
+  }
+  /* Take the buffered bytes, then read straight into the caller's memory:
+   * no second copy for large reads. */
+  memcpy(dst, p->buf + p->start, got);
+  p->start = p->end = 0;
+  int64_t deadline = ipc__deadline(timeout_ms);
+  while (got < n) {
+    ssize_t r = read_some(p, dst + got, n - got, deadline);
+    if (r == IPC_EOF)
+      return got > 0 ? (ssize_t)got : IPC_EOF;
+    if (r < 0) {
+      /* Give the bytes back to the buffer, so the next call sees them. */
+      int rc = buffer_reserve(p, got);
+      if (rc < 0)
+        return rc;
+      memcpy(p->buf, dst, got);
+      p->start = 0;
+      p->end = got;
+      return r;
+    }
+    got += (size_t)r;
+  }
+  return (ssize_t)n;
+}
+
+/* The write loop proper; *epipe tells whether a write failed with EPIPE
+ * (and so raised a SIGPIPE, which the caller has blocked). */
+static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
+                         int timeout_ms, int *epipe) {
+  size_t done = 0;
+  int64_t deadline = ipc__deadline(timeout_ms);
+  int timed = !p->nonblock && deadline != IPC__NO_DEADLINE;
+  while (done < n) {
+    size_t chunk = n - done;
+    if (timed) {
+      int rc = ipc__wait_fd(p->fd, POLLOUT, deadline);
+      if (rc < 0)
+        return done > 0 ? (ssize_t)done : rc;
+      /* POLLOUT promises room for PIPE_BUF bytes, no more: a bigger write
+       * on a blocking descriptor could sleep past the deadline. */
+      if (chunk > PIPE_BUF)
+        chunk = PIPE_BUF;
+    }
+    ssize_t r = write(p->fd, src + done, chunk);
+    if (r >= 0) {
+      done += (size_t)r;
+      continue;
+    }
+    int rc = -errno;
+    if (rc == IPC_EPIPE)
+      *epipe = 1;
+    if (rc == IPC_EAGAIN && !p->nonblock)
+      rc = ipc__wait_fd(p->fd, POLLOUT, deadline); /* see read_some */
+    if (rc < 0)
+      return done > 0 ? (ssize_t)done : rc;
+  }
+  return (ssize_t)n;
+}
+
+/* Writes without SIGPIPE: the signal is blocked for this thread during the
+ * call, and the thread-directed SIGPIPE that an EPIPE raised is taken back
+ * before unblocking. If the caller already blocks SIGPIPE, it is theirs. */
+ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
+                       int timeout_ms) {
+  if (!p->writable)
+    return IPC_EBADF;
+  if (n > (size_t)SSIZE_MAX)
+    return IPC_EINVAL;
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  int epipe = 0;
+  ssize_t r = write_all(p, buf, n, timeout_ms, &epipe);
+  if (epipe && !sigismember(&old, SIGPIPE)) {
+    static const struct timespec zero = {0, 0};
+    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+      ;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return r;
+}

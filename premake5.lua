@@ -1,0 +1,189 @@
+-- premake5.lua: the one build description of libipc, the ipc Lua module,
+-- ipcsh, the tests, the examples and the benchmarks.
+--
+-- Written in the premake5 API (`premake5 gmake2`). Debian ships only
+-- premake4 4.3, so the shim below maps the few premake5 calls used here
+-- onto premake4 when `filter` is missing (`premake4 --file=premake5.lua
+-- gmake`). Keep the rest to what both versions accept.
+
+if not filter then
+  workspace = solution
+  function filter(spec)
+    local cfg = type(spec) == "string" and spec:match("^configurations:(.+)$")
+    configuration(cfg or "*")
+  end
+  function symbols(v) if v == "On" then flags { "Symbols" } end end
+  function optimize(v) if v ~= "Off" then flags { "OptimizeSpeed" } end end
+  function pic(v) if v == "On" then buildoptions { "-fPIC" } end end
+end
+
+newoption {
+  trigger = "lua",
+  value = "VERSION",
+  description = "Lua to build the ipc module for: 5.1, 5.2, 5.3, 5.4 (default) or luajit",
+}
+
+local LUA_PKG = {
+  ["5.1"] = "lua5.1", ["5.2"] = "lua5.2", ["5.3"] = "lua5.3",
+  ["5.4"] = "lua5.4", ["luajit"] = "luajit",
+}
+local luaver = _OPTIONS["lua"] or "5.4"
+if not LUA_PKG[luaver] then
+  error("--lua must be one of 5.1, 5.2, 5.3, 5.4, luajit (got " .. luaver .. ")")
+end
+
+-- Compiler and linker flags of a pkg-config package, as two lists.
+local function pkgconfig(pkg)
+  local function run(what)
+    local f = io.popen("pkg-config " .. what .. " " .. pkg .. " 2>/dev/null")
+    local out = f:read("*a") or ""
+    f:close()
+    local list = {}
+    for word in out:gmatch("%S+") do list[#list + 1] = word end
+    return list
+  end
+  return run("--cflags"), run("--libs")
+end
+
+local lua_cflags, lua_libs = pkgconfig(LUA_PKG[luaver])
+local lua54_cflags, lua54_libs = pkgconfig("lua5.4")
+local edit_cflags, edit_libs = pkgconfig("libedit")
+
+local top = "build/" .. luaver
+local CONFIGS = { Release = "release", Debug = "debug", Sanitize = "sanitize" }
+
+-- Output directory `top/<config>/sub` for each configuration.
+local function outdir(sub)
+  for name, dir in pairs(CONFIGS) do
+    filter("configurations:" .. name)
+      targetdir(top .. "/" .. dir .. (sub and ("/" .. sub) or ""))
+      objdir(top .. "/obj/" .. dir)
+  end
+  filter {}
+end
+
+local WARNINGS = {
+  "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wshadow",
+  "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wpointer-arith",
+  "-Wno-unused-parameter",
+}
+local SANITIZE = {
+  "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+  "-fno-omit-frame-pointer",
+}
+
+workspace "libipc"
+  configurations { "Release", "Debug", "Sanitize" }
+  location(top)
+  language "C"
+  includedirs { "libipc/include" }
+  buildoptions(WARNINGS)
+  defines { "_GNU_SOURCE" }
+
+  filter "configurations:Release"
+    optimize "On"
+    symbols "On"
+    defines { "NDEBUG" }
+  filter "configurations:Debug"
+    symbols "On"
+    buildoptions { "-O0" }
+  filter "configurations:Sanitize"
+    symbols "On"
+    buildoptions { "-O1" }
+    buildoptions(SANITIZE)
+    linkoptions(SANITIZE)
+  filter {}
+
+-- libipc, static: linked into the Lua module, ipcsh and the C tests. It has
+-- its own directory because premake4 links libraries by name (-lipc).
+project "ipc_static"
+  kind "StaticLib"
+  targetname "ipc"
+  pic "On"
+  buildoptions { "-fvisibility=hidden" }
+  files { "libipc/src/*.c", "libipc/src/*.h", "libipc/include/ipc.h" }
+  outdir("static")
+
+-- libipc, shared: libipc.so with soname libipc.so.0; only ipc_* exported
+-- (hidden visibility plus the version script).
+project "ipc_shared"
+  kind "SharedLib"
+  targetname "ipc"
+  pic "On"
+  buildoptions { "-fvisibility=hidden" }
+  files { "libipc/src/*.c", "libipc/src/*.h", "libipc/include/ipc.h" }
+  linkoptions {
+    "-Wl,-soname,libipc.so.0",
+    "-Wl,--version-script=" .. path.getabsolute("libipc/libipc.map"),
+    "-Wl,-z,defs",
+  }
+  outdir()
+  -- Executables record the soname; give it a file in the build tree.
+  postbuildcommands { "ln -sf libipc.so $(TARGETDIR)/libipc.so.0" }
+
+-- The Lua module: ipc.so for the Lua chosen with --lua. It does not link the
+-- Lua library: the host that loads it provides those symbols.
+project "lua_ipc"
+  kind "SharedLib"
+  targetname "ipc"
+  targetprefix ""
+  pic "On"
+  files { "lua/src/*.c", "lua/src/*.h" }
+  buildoptions(lua_cflags)
+  buildoptions { "-fvisibility=hidden" }
+  links { "ipc_static" }
+  outdir("lua")
+
+-- ipcsh embeds Lua 5.4 whatever --lua says, with the module compiled in.
+project "ipcsh"
+  kind "ConsoleApp"
+  files { "shell/*.c", "shell/*.h", "lua/src/*.c", "lua/src/*.h" }
+  includedirs { "lua/src" }
+  buildoptions(lua54_cflags)
+  buildoptions(edit_cflags)
+  -- prelude.lua is embedded with .incbin, which searches the assembler's -I.
+  buildoptions { "-Wa,-I" .. path.getabsolute("shell") }
+  links { "ipc_static" }
+  linkoptions(lua54_libs)
+  linkoptions(edit_libs)
+  linkoptions { "-lm", "-ldl", "-rdynamic" }
+  outdir()
+
+-- C tests: one Criterion program per area.
+for _, file in ipairs(os.matchfiles("tests/c/*.c")) do
+  local name = "test_" .. path.getbasename(file)
+  project(name)
+    kind "ConsoleApp"
+    files { file, "tests/c/*.h" }
+    includedirs { "tests/c" }
+    links { "ipc_static" }
+    linkoptions { "-lcriterion" }
+    outdir("tests")
+end
+
+-- C hosts that embed the Lua chosen with --lua and load the module.
+for _, file in ipairs(os.matchfiles("tests/host/*.c")) do
+  project("host_" .. path.getbasename(file))
+    kind "ConsoleApp"
+    files { file }
+    buildoptions(lua_cflags)
+    linkoptions(lua_libs)
+    linkoptions { "-lm", "-ldl" }
+    outdir("tests")
+end
+
+-- Example and benchmark programs in C, linked against the shared library
+-- the way a user's program would be.
+local function programs(glob, sub)
+  for _, file in ipairs(os.matchfiles(glob)) do
+    project(sub .. "_" .. path.getbasename(file))
+      kind "ConsoleApp"
+      targetname(path.getbasename(file))
+      files { file }
+      links { "ipc_shared" }
+      linkoptions { "-Wl,-rpath,'$$ORIGIN/..'" }
+      outdir(sub)
+  end
+end
+programs("examples/*.c", "examples")
+programs("bench/*.c", "bench")
