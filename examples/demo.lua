@@ -18,7 +18,8 @@ local worker = assert(ipc.spawn(function()
   local n = 0
   for line in req_r:lines() do
     n = n + 1
-    assert(rep_w:write(("%s (request %d, answered by pid %d)\n"):format(line:upper(), n, ipc.getpid())))
+    local reply = ("%s (request %d, answered by pid %d)\n"):format(line:upper(), n, ipc.getpid())
+    assert(rep_w:write(reply))
   end
   return n -- the exit code tells the parent how many requests came
 end))

@@ -133,8 +133,8 @@ typedef struct ipc_pipe ipc_pipe_t;
 IPC_API int ipc_pipe_create(ipc_pipe_t **reader, ipc_pipe_t **writer,
                             int flags);
 /* Wraps an existing descriptor (which the handle then owns). `writable`
- * chooses the direction. Returns 0, IPC_EBADF or IPC_ENOMEM; on failure the
- * descriptor is left open and still belongs to the caller. */
+ * chooses the direction. Returns 0, IPC_EBADF or IPC_ENOMEM; on failure
+ * *out is NULL and the descriptor is left open, still the caller's. */
 IPC_API int ipc_pipe_from_fd(ipc_pipe_t **out, int fd, int writable);
 /* Closes the descriptor and frees the handle. NULL is accepted. Returns 0, or
  * the error close(2) reported (the handle is freed regardless). */
@@ -157,27 +157,29 @@ IPC_API size_t ipc_pipe_buffered(const ipc_pipe_t *p);
  * IPC_EAGAIN (non-blocking mode), IPC_EINTR, IPC_EBADF (a write end). */
 IPC_API ssize_t ipc_pipe_read(ipc_pipe_t *p, void *buf, size_t n,
                               int timeout_ms);
-/* Waits until the buffer holds `max` bytes, or (when delim >= 0) a byte
- * equal to delim, or end of file; then consumes and returns the data up to
+/* Waits until the buffer holds `max` bytes, or (when 0 <= delim <= 255) a
+ * byte equal to delim, or end of file; then consumes and returns the data up to
  * and including that delimiter (or max bytes, or everything left at EOF).
  * *out points into the handle's buffer and stays valid until the next call
  * on the handle. delim < 0 with max == SIZE_MAX reads until end of file.
  * Returns the length, IPC_EOF at end of file with nothing left, or an error
  * as for ipc_pipe_read with nothing consumed (the partial data stays
- * buffered for the next call). This one call gives exact reads, lines and
- * read-to-end. */
+ * buffered for the next call); IPC_EINVAL for delim > 255. This one call
+ * gives exact reads, lines and read-to-end. */
 IPC_API ssize_t ipc_pipe_read_until(ipc_pipe_t *p, int delim, size_t max,
                                     const char **out, int timeout_ms);
 /* Reads exactly n bytes into buf. Returns n, or fewer when end of file came
  * first (the rest of the stream), IPC_EOF if nothing was left, or an error
- * as for ipc_pipe_read with nothing consumed. */
+ * as for ipc_pipe_read with nothing consumed; IPC_EINVAL if n > SSIZE_MAX. */
 IPC_API ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
                                     int timeout_ms);
-/* Writes all n bytes. Returns n; or, when the time runs out or a signal
- * interrupts after k > 0 bytes went out, k (a short count); or, when nothing
- * went out, IPC_ETIMEDOUT, IPC_EINTR, IPC_EAGAIN (non-blocking mode),
- * IPC_EPIPE (every reader has closed: the process gets no SIGPIPE and the
- * process-wide SIGPIPE disposition is not touched), IPC_EBADF (a read end). */
+/* Writes all n bytes. Returns n; or, when the time runs out, a signal
+ * interrupts or the reader goes away after k > 0 bytes went out, k (a short
+ * count; the next call tells why); or, when nothing went out, IPC_ETIMEDOUT,
+ * IPC_EINTR, IPC_EAGAIN (non-blocking mode), IPC_EPIPE (every reader has
+ * closed: the process gets no SIGPIPE and the process-wide SIGPIPE
+ * disposition is not touched), IPC_EBADF (a read end), IPC_EINVAL
+ * (n > SSIZE_MAX). Costs two rt_sigprocmask calls besides the write(s). */
 IPC_API ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
                                int timeout_ms);
 
@@ -204,7 +206,7 @@ typedef enum ipc_stdio {
   IPC_STDIO_INHERIT = 0, /* the parent's own stream */
   IPC_STDIO_PIPE = 1,    /* a new pipe; the parent's end: ipc_proc_take_stdio */
   IPC_STDIO_NULL = 2,    /* /dev/null */
-  IPC_STDIO_FD = 3,      /* the descriptor in `fd[i]` (the caller keeps it) */
+  IPC_STDIO_FD = 3,      /* `fd[i]` (the caller keeps it; < 0: IPC_EBADF) */
 } ipc_stdio_t;
 
 typedef struct ipc_spawn_opts {
@@ -227,8 +229,8 @@ IPC_API pid_t ipc_proc_fork(ipc_proc_t **out);
  * bad opts; *out is NULL on failure. */
 IPC_API pid_t ipc_proc_spawn(ipc_proc_t **out, const char *const argv[],
                              const ipc_spawn_opts_t *opts);
-/* Wraps a child pid this process made some other way. Returns 0, IPC_ESRCH,
- * IPC_ECHILD (not our child), IPC_ENOMEM. */
+/* Wraps a child pid this process made some other way. Returns 0, IPC_ECHILD
+ * (no such pid, or not our child), IPC_EINVAL (pid <= 0), IPC_ENOMEM. */
 IPC_API int ipc_proc_from_pid(ipc_proc_t **out, pid_t pid);
 /* Hands over the parent's end of stream i (0, 1, 2) made with
  * IPC_STDIO_PIPE: stdin's end is a writer, the others readers. The caller

@@ -185,6 +185,8 @@ ssize_t ipc_pipe_read_until(ipc_pipe_t *p, int delim, size_t max,
   *out = NULL;
   if (p->writable)
     return IPC_EBADF;
+  if (delim > 255)
+    return IPC_EINVAL;
   if (max > (size_t)SSIZE_MAX)
     max = SSIZE_MAX;
   int64_t deadline = ipc__deadline(timeout_ms);
@@ -230,14 +232,19 @@ ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
     return IPC_EINVAL;
   char *dst = buf;
   size_t got = p->end - p->start;
-  if (got >= n) {
-    memcpy(dst, p->buf + p->start, n);
-    p->start += n;
-    return (ssize_t)n;
+  if (got >= n || n <= IPC__PIPE_MIN_BUFFER / 2) {
+    /* Small reads go through the buffer: one read(2) may bring in many
+     * messages at once, which saves system calls. */
+    const char *data;
+    ssize_t r = ipc_pipe_read_until(p, -1, n, &data, timeout_ms);
+    if (r > 0)
+      memcpy(dst, data, (size_t)r);
+    return r;
   }
   /* Take the buffered bytes, then read straight into the caller's memory:
    * no second copy for large reads. */
-  memcpy(dst, p->buf + p->start, got);
+  if (got > 0)
+    memcpy(dst, p->buf + p->start, got);
   p->start = p->end = 0;
   int64_t deadline = ipc__deadline(timeout_ms);
   while (got < n) {
@@ -245,7 +252,10 @@ ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
     if (r == IPC_EOF)
       return got > 0 ? (ssize_t)got : IPC_EOF;
     if (r < 0) {
-      /* Give the bytes back to the buffer, so the next call sees them. */
+      if (got == 0)
+        return r;
+      /* Give the bytes back to the buffer, so the next call sees them.
+       * (Only running out of memory here can lose them.) */
       int rc = buffer_reserve(p, got);
       if (rc < 0)
         return rc;
@@ -259,10 +269,10 @@ ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
   return (ssize_t)n;
 }
 
-/* The write loop proper; *epipe tells whether a write failed with EPIPE
- * (and so raised a SIGPIPE, which the caller has blocked). */
+/* The write loop proper; *sigpipe_possible tells whether a write may have
+ * raised a SIGPIPE (which the caller has blocked). */
 static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
-                         int timeout_ms, int *epipe) {
+                         int timeout_ms, int *sigpipe_possible) {
   size_t done = 0;
   int64_t deadline = ipc__deadline(timeout_ms);
   int timed = !p->nonblock && deadline != IPC__NO_DEADLINE;
@@ -280,11 +290,17 @@ static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
     ssize_t r = write(p->fd, src + done, chunk);
     if (r >= 0) {
       done += (size_t)r;
+      if ((size_t)r < chunk && !p->nonblock) {
+        /* A signal cut a blocking write short. The kernel also raises
+         * SIGPIPE on a short count when the last reader went away. */
+        *sigpipe_possible = 1;
+        return (ssize_t)done;
+      }
       continue;
     }
     int rc = -errno;
     if (rc == IPC_EPIPE)
-      *epipe = 1;
+      *sigpipe_possible = 1;
     if (rc == IPC_EAGAIN && !p->nonblock)
       rc = ipc__wait_fd(p->fd, POLLOUT, deadline); /* see read_some */
     if (rc < 0)
@@ -306,9 +322,11 @@ ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  int epipe = 0;
-  ssize_t r = write_all(p, buf, n, timeout_ms, &epipe);
-  if (epipe && !sigismember(&old, SIGPIPE)) {
+  int sigpipe_possible = 0;
+  ssize_t r = write_all(p, buf, n, timeout_ms, &sigpipe_possible);
+  sigset_t pending;
+  if (sigpipe_possible && !sigismember(&old, SIGPIPE) &&
+      sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
     static const struct timespec zero = {0, 0};
     while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
       ;
