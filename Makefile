@@ -16,7 +16,8 @@ OUT     := $(BUILD)/$(CONFIG)
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
 # premake5 if there is one, else Debian's premake4 through the shim.
-PREMAKE := $(shell command -v premake5 >/dev/null 2>&1 && echo "premake5 gmake2" || echo "premake4 gmake")
+PREMAKE        := $(shell command -v premake5 >/dev/null 2>&1 && echo premake5 || echo premake4)
+PREMAKE_ACTION := $(if $(filter premake5,$(PREMAKE)),gmake2,gmake)
 
 # Where `make install` puts the Lua module: <prefix>/lib/lua/<5.x>, which is
 # on the default package.cpath of Debian's Lua when PREFIX=/usr/local.
@@ -32,7 +33,7 @@ all: build
 
 # Generated every time: globs (tests/c/*.c, examples/*.c ...) are read then.
 generate:
-	@$(PREMAKE) --file=premake5.lua --lua=$(LUA) >/dev/null
+	@$(PREMAKE) --file=premake5.lua --lua=$(LUA) $(PREMAKE_ACTION) >/dev/null
 
 build: generate
 	@$(MAKE) --no-print-directory -C $(BUILD) config=$(CONFIG) -j$(JOBS)

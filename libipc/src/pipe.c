@@ -187,6 +187,8 @@ ssize_t ipc_pipe_read_until(ipc_pipe_t *p, int delim, size_t max,
     return IPC_EBADF;
   if (delim > 255)
     return IPC_EINVAL;
+  if (max == 0)
+    return 0;
   if (max > (size_t)SSIZE_MAX)
     max = SSIZE_MAX;
   int64_t deadline = ipc__deadline(timeout_ms);

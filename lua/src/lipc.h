@@ -1,0 +1,103 @@
+/* lipc.h: what the files of the ipc Lua module share: the handle layout, the
+ * class, argument, failure, timeout and EINTR helpers (lipc.c), and the
+ * openers of each area. The module keeps no state in C globals: several
+ * lua_States may use it at once in one process. */
+#ifndef LIPC_H
+#define LIPC_H
+
+#include "compat.h"
+#include "ipc.h"
+
+#include <time.h>
+
+#if defined(__GNUC__)
+#define LIPC_EXPORT __attribute__((visibility("default")))
+#else
+#define LIPC_EXPORT
+#endif
+
+/* Opens the module: returns the ipc table and sets no globals. */
+LIPC_EXPORT int luaopen_ipc(lua_State *L);
+
+/* Metatable names (luaL_newmetatable keys, also __name). */
+#define LIPC_PIPE "ipc.pipe"
+#define LIPC_PROC "ipc.proc"
+
+/* The registry field a host sets to a function to be called when a wait is
+ * interrupted by a signal (see lipc_interrupted). */
+#define LIPC_INTERRUPT "ipc.interrupt"
+
+/* Every handle userdata starts with this: the libipc object it owns, or NULL
+ * once closed. A userdata is made closed and given its object only after the
+ * object exists, so a failure in between never leaks or double-frees. */
+typedef struct lipc_ud {
+  void *obj;
+} lipc_ud;
+
+/* An ipc.pipe: one end of a pipe. */
+typedef struct lipc_pipe {
+  lipc_ud ud;     /* ipc_pipe_t * */
+  double timeout; /* seconds for read and write; < 0: forever */
+} lipc_pipe;
+
+/* A deadline on CLOCK_MONOTONIC, so that retries after EINTR wait only for
+ * the time that is left. */
+typedef struct lipc_deadline {
+  int forever;
+  struct timespec at;
+} lipc_deadline;
+
+/* Makes class cls: a metatable registered under cls with __name, the
+ * metamethods (one __gc function also serves __close where it exists) and
+ * __index. Without an "__index" among the metamethods, __index is the table
+ * of methods; an "__index" C function gets that table as upvalue 1 instead,
+ * to look methods up itself. Leaves the stack as it was. */
+void lipc_newclass(lua_State *L, const char *cls, const luaL_Reg *methods,
+                   const luaL_Reg *metamethods);
+
+/* The handle of class cls at arg. Raises "bad argument #arg to 'f' (cls
+ * expected, got <type>)" for any other value, and, when open is set,
+ * "attempt to use a closed cls" for a closed handle. */
+void *lipc_checkhandle(lua_State *L, int arg, const char *cls, int open);
+
+/* Pushes a new closed handle of class cls of size bytes (a struct starting
+ * with lipc_ud) with an empty table as user value. */
+void *lipc_newhandle(lua_State *L, const char *cls, size_t size);
+
+/* The world's failures: pushes nil, "<context>: <ipc_strerror(code)>", code
+ * and returns 3, like luaL_fileresult. fmt/... make the context
+ * (lua_pushfstring formats). */
+int lipc_fail(lua_State *L, int code, const char *fmt, ...);
+
+/* Checks that the table at arg (if any) has only string keys from the
+ * NULL-terminated list known; raises "unknown option 'x'" otherwise. */
+void lipc_checkopts(lua_State *L, int arg, const char *const known[]);
+
+/* A timeout argument in seconds: nil or none is forever (returns -1), a
+ * number >= 0 is returned; anything else raises naming the argument.
+ * Timeouts too long for an int of milliseconds (about 24.8 days) count as
+ * forever. */
+double lipc_checktimeout(lua_State *L, int arg);
+
+/* Starts a deadline seconds from now (seconds < 0: forever). */
+void lipc_deadline_start(lipc_deadline *d, double seconds);
+
+/* The timeout_ms for the next libipc call: -1 forever, else the whole
+ * milliseconds left, rounded up, 0 once the deadline has passed. */
+int lipc_deadline_ms(const lipc_deadline *d);
+
+/* The EINTR policy: a libipc call returned IPC_EINTR. Calls the function in
+ * the registry field LIPC_INTERRUPT, if there is one (it may raise, which
+ * then aborts the interrupted call); the caller then retries with the time
+ * left. Nothing is lost either way: libipc keeps partial reads buffered. */
+void lipc_interrupted(lua_State *L);
+
+/* The areas. Each adds its functions to the module table on top of the
+ * stack and makes its classes. lipc_pipe.c also serves lipc_proc.c. */
+void lipc_open_pipe(lua_State *L);
+void lipc_open_proc(lua_State *L);
+
+/* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
+lipc_pipe *lipc_pipe_new(lua_State *L);
+
+#endif /* LIPC_H */
