@@ -50,7 +50,9 @@ local lua54_cflags, lua54_libs = pkgconfig("lua5.4")
 local edit_cflags, edit_libs = pkgconfig("libedit")
 
 local top = "build/" .. luaver
-local CONFIGS = { Release = "release", Debug = "debug", Sanitize = "sanitize" }
+local CONFIGS = {
+  Release = "release", Debug = "debug", Sanitize = "sanitize", Tsan = "tsan",
+}
 
 -- Output directory `top/<config>/sub` for each configuration.
 local function outdir(sub)
@@ -73,7 +75,7 @@ local SANITIZE = {
 }
 
 workspace "libipc"
-  configurations { "Release", "Debug", "Sanitize" }
+  configurations { "Release", "Debug", "Sanitize", "Tsan" }
   location(top)
   language "C"
   includedirs { "libipc/include" }
@@ -92,6 +94,10 @@ workspace "libipc"
     buildoptions { "-O1" }
     buildoptions(SANITIZE)
     linkoptions(SANITIZE)
+  filter "configurations:Tsan"
+    symbols "On"
+    buildoptions { "-O1", "-fsanitize=thread" }
+    linkoptions { "-fsanitize=thread" }
   filter {}
 
 -- libipc, static: linked into the Lua module, ipcsh and the C tests. It has
@@ -156,8 +162,9 @@ for _, file in ipairs(os.matchfiles("tests/c/*.c")) do
     kind "ConsoleApp"
     files { file, "tests/c/*.h" }
     includedirs { "tests/c" }
+    includedirs { "libipc/src" } -- white-box tests may use internal headers
     links { "ipc_static" }
-    linkoptions { "-lcriterion" }
+    linkoptions { "-lcriterion", "-pthread" }
     outdir("tests")
 end
 
@@ -172,6 +179,24 @@ for _, file in ipairs(os.matchfiles("tests/host/*.c")) do
     outdir("tests")
 end
 
+-- Extra libraries a program names in a first-lines comment such as
+-- "// link: -lck -lrt" (the benchmarks compare against other libraries).
+local function extra_links(file)
+  local f = io.open(file)
+  if not f then return {} end
+  local list = {}
+  for _ = 1, 10 do
+    local line = f:read("*l")
+    if not line then break end
+    local libs = line:match("^//%s*link:%s*(.+)$")
+    if libs then
+      for word in libs:gmatch("%S+") do list[#list + 1] = word end
+    end
+  end
+  f:close()
+  return list
+end
+
 -- Example and benchmark programs in C, linked against the shared library
 -- the way a user's program would be.
 local function programs(glob, sub)
@@ -182,6 +207,7 @@ local function programs(glob, sub)
       files { file }
       links { "ipc_shared" }
       linkoptions { "-Wl,-rpath,'$$ORIGIN/..'" }
+      linkoptions(extra_links(file))
       outdir(sub)
   end
 end

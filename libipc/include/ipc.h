@@ -10,6 +10,9 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <sys/ipc.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -256,6 +259,204 @@ IPC_API int ipc_proc_kill(ipc_proc_t *proc, int sig);
  * running child goes on, and an unreaped one stays a zombie until someone
  * waits for it. NULL is accepted. Returns 0. */
 IPC_API int ipc_proc_close(ipc_proc_t *proc);
+
+/* ------------------------------------------------------------------ names
+ *
+ * POSIX object names (shm segments, rings, queues, semaphores) are "/name":
+ * one leading slash, then 1 to IPC_NAME_MAX bytes of letters, digits and
+ * "._-" (no second slash, no "." or ".." alone). */
+#define IPC_NAME_MAX 250
+
+/* 0 if name is a valid POSIX object name; IPC_EINVAL (empty, no leading
+ * slash, a second slash, a forbidden character) or IPC_ENAMETOOLONG. */
+IPC_API int ipc_name_check(const char *name);
+
+/* ---------------------------------------------------- shared memory
+ *
+ * A segment is mapped once, read-write (or read-only when opened so), and
+ * unmapped by close. Named segments are created exclusively, mode 0600
+ * unless the caller gives one, and with their pages reserved, so a full
+ * /dev/shm fails at create with IPC_ENOSPC instead of SIGBUS later. */
+typedef struct ipc_shm ipc_shm_t;
+
+/* Flags for the open calls. */
+#define IPC_RDONLY 0x1 /* map read-only (PROT_READ) */
+
+/* Creates the POSIX segment `name` of `size` bytes (> 0) and maps it.
+ * mode 0 means 0600. Returns 0, or IPC_EEXIST, IPC_EINVAL/IPC_ENAMETOOLONG
+ * (bad name, size 0), IPC_ENOSPC, IPC_EACCES, IPC_EMFILE, IPC_ENOMEM. On
+ * failure nothing is left behind (the name is unlinked again). */
+IPC_API int ipc_shm_create(ipc_shm_t **out, const char *name, size_t size,
+                           int mode);
+/* Opens and maps an existing POSIX segment, its whole size. flags: 0 or
+ * IPC_RDONLY. Returns 0, IPC_ENOENT, IPC_EACCES, IPC_EINVAL (bad name, a
+ * segment of size 0). */
+IPC_API int ipc_shm_open(ipc_shm_t **out, const char *name, int flags);
+/* Creates an anonymous segment (a memfd, pages reserved) that children
+ * made by fork share. Returns 0, IPC_EINVAL (size 0), IPC_ENOSPC,
+ * IPC_EMFILE, IPC_ENOMEM. */
+IPC_API int ipc_shm_create_anon(ipc_shm_t **out, size_t size);
+/* Removes the name of a POSIX segment; mappings stay valid. Returns 0,
+ * IPC_ENOENT, IPC_EACCES, IPC_EINVAL/IPC_ENAMETOOLONG. */
+IPC_API int ipc_shm_unlink(const char *name);
+
+/* A System V key from a path and a project id (ftok). Returns 0 and sets
+ * *key, or IPC_ENOENT/IPC_EACCES for the path, IPC_EINVAL for id 0 or
+ * id > 255. */
+IPC_API int ipc_ftok(const char *path, int id, key_t *key);
+/* Creates a System V segment: key may be IPC_PRIVATE; exclusive for any
+ * other key; mode 0 means 0600. Returns 0, IPC_EEXIST, IPC_EINVAL, IPC_ENOSPC
+ * (shmmni/shmall), IPC_ENOMEM. Pages are reserved by touching them. */
+IPC_API int ipc_shm_sysv_create(ipc_shm_t **out, key_t key, size_t size,
+                                int mode);
+/* Attaches an existing System V segment by key, or by id when key is
+ * IPC_PRIVATE and id >= 0. flags: 0 or IPC_RDONLY. Returns 0, IPC_ENOENT,
+ * IPC_EACCES, IPC_EINVAL, IPC_EIDRM. */
+IPC_API int ipc_shm_sysv_open(ipc_shm_t **out, key_t key, int id, int flags);
+/* Marks the System V segment removed (IPC_RMID): it goes once every process
+ * has detached. Returns 0, IPC_EPERM, IPC_EINVAL (not a System V segment). */
+IPC_API int ipc_shm_sysv_remove(ipc_shm_t *seg);
+
+/* Unmaps and frees; never removes the name. NULL is accepted. Returns 0. */
+IPC_API int ipc_shm_close(ipc_shm_t *seg);
+/* The mapping's address, its size in bytes, and whether it is writable. */
+IPC_API void *ipc_shm_addr(const ipc_shm_t *seg);
+IPC_API size_t ipc_shm_size(const ipc_shm_t *seg);
+IPC_API int ipc_shm_writable(const ipc_shm_t *seg);
+/* The POSIX name ("/x"), or NULL for anonymous and System V segments. */
+IPC_API const char *ipc_shm_name(const ipc_shm_t *seg);
+/* The descriptor of a POSIX or anonymous segment (-1 for System V). */
+IPC_API int ipc_shm_fd(const ipc_shm_t *seg);
+/* The System V id (-1 for the others). */
+IPC_API int ipc_shm_sysv_id(const ipc_shm_t *seg);
+
+/* ------------------------------------------------------------------- ring
+ *
+ * A queue of variable-length messages in shared memory: named (unrelated
+ * processes open it by name) or anonymous (inherited across fork). The
+ * lock-free path makes no system call; waits spin briefly, then sleep on a
+ * futex. Everything read from the shared segment is validated: a corrupt or
+ * hostile ring gives IPC_ECORRUPT, never a crash (docs/ring.md has the
+ * protocol). A handle is used by one thread at a time; open the ring again
+ * for another thread. */
+typedef struct ipc_ring ipc_ring_t;
+
+typedef enum ipc_ring_mode {
+  IPC_RING_SPSC = 0, /* one producer, one consumer (the fastest) */
+  IPC_RING_MPSC = 1, /* many producers, one consumer */
+  IPC_RING_MPMC = 2, /* many producers, many consumers */
+} ipc_ring_mode_t;
+
+#define IPC_RING_MIN_CAPACITY 4096u
+#define IPC_RING_MAX_CAPACITY (1ull << 40)
+
+typedef struct ipc_ring_opts {
+  size_t capacity;      /* data bytes: a power of two in [IPC_RING_MIN_CAPACITY,
+                           IPC_RING_MAX_CAPACITY]; others are rejected (EINVAL),
+                           not rounded. 0 means 65536. */
+  size_t max_message;   /* largest message: 0 means capacity / 8; at most
+                           capacity / 2 - 8 (EINVAL beyond) */
+  ipc_ring_mode_t mode; /* IPC_RING_SPSC unless set */
+  int perm;             /* permission bits of a named ring; 0 means 0600 */
+} ipc_ring_opts_t;
+
+typedef struct ipc_ring_stats {
+  uint64_t capacity;    /* data bytes */
+  uint64_t max_message; /* largest message */
+  uint64_t used;        /* bytes in the ring, headers and padding included */
+  uint64_t depth;       /* messages in the ring (pushed - popped - abandoned) */
+  uint64_t pushed;      /* messages committed since creation */
+  uint64_t popped;      /* messages taken since creation */
+  uint64_t abandoned;   /* records skipped because their writer died */
+  uint64_t waits;       /* times a producer or consumer went to sleep */
+  int mode;             /* ipc_ring_mode_t */
+  int producers;        /* live producers attached now */
+  int consumers;        /* live consumers attached now */
+} ipc_ring_stats_t;
+
+/* Creates the named ring `name` ("/x", see ipc_name_check) exclusively, with
+ * opts (NULL: defaults). The handle may push and pop. Returns 0, IPC_EEXIST,
+ * IPC_EINVAL (bad geometry or name), IPC_ENAMETOOLONG, IPC_ENOSPC,
+ * IPC_EACCES, IPC_ENOMEM; nothing is left behind on failure. */
+IPC_API int ipc_ring_create(ipc_ring_t **out, const char *name,
+                            const ipc_ring_opts_t *opts);
+/* Creates an anonymous ring (a memfd) that children made by fork share
+ * through their copy of the handle. Errors as ipc_ring_create. */
+IPC_API int ipc_ring_create_anon(ipc_ring_t **out, const ipc_ring_opts_t *opts);
+/* Opens a named ring. flags: 0 (push and pop), IPC_RDONLY (pop only) or
+ * IPC_WRONLY (push only). The header is checked: IPC_ECORRUPT when the
+ * segment is not a ring (magic), is of another layout version, or its
+ * geometry is inconsistent with its size. Also IPC_ENOENT, IPC_EACCES,
+ * IPC_EINVAL, IPC_ENAMETOOLONG. */
+IPC_API int ipc_ring_open(ipc_ring_t **out, const char *name, int flags);
+#define IPC_WRONLY 0x2 /* open for pushing only */
+/* Removes a ring's name; attached handles go on working. */
+IPC_API int ipc_ring_unlink(const char *name);
+/* Detaches: a producer's departure is clean (a consumer that then finds no
+ * producer and no data gets IPC_EOF). An open reservation is discarded.
+ * NULL is accepted. Returns 0. Never unlinks. */
+IPC_API int ipc_ring_close(ipc_ring_t *r);
+
+/* Copies one message in. Returns 0; IPC_EMSGSIZE (len > max_message, at
+ * once), IPC_ETIMEDOUT (full), IPC_EINTR, IPC_EPEERDEAD (full and every
+ * consumer that attached is gone), IPC_EBADF (opened IPC_RDONLY),
+ * IPC_EBUSY (SPSC/MPSC ring that already has another live producer, or
+ * consumer for pops), IPC_ECORRUPT. */
+IPC_API int ipc_ring_push(ipc_ring_t *r, const void *msg, size_t len,
+                          int timeout_ms);
+/* Copies the oldest message out into buf (cap bytes). Returns its length;
+ * IPC_EMSGSIZE when cap is too small (the message stays), IPC_ETIMEDOUT
+ * (empty), IPC_EINTR, IPC_EOF (empty, and every producer that attached has
+ * closed), IPC_EPEERDEAD (empty, and the last producer died), IPC_EBADF
+ * (opened IPC_WRONLY), IPC_EBUSY, IPC_ECORRUPT. */
+IPC_API ssize_t ipc_ring_pop(ipc_ring_t *r, void *buf, size_t cap,
+                             int timeout_ms);
+
+/* Zero copy, producer side: reserves len bytes and sets *ptr to them; the
+ * message is invisible until ipc_ring_commit, or dropped by
+ * ipc_ring_discard. One reservation at a time per handle. Errors as
+ * ipc_ring_push, plus IPC_EINVAL when a reservation is already open. A
+ * producer that dies holding a reservation never blocks the consumer: the
+ * record is skipped and counted as abandoned. */
+IPC_API int ipc_ring_reserve(ipc_ring_t *r, size_t len, void **ptr,
+                             int timeout_ms);
+IPC_API int ipc_ring_commit(ipc_ring_t *r);
+IPC_API int ipc_ring_discard(ipc_ring_t *r);
+/* Zero copy, consumer side: points *ptr at the oldest message, which stays
+ * in the ring (and, for MPMC, the other consumers wait) until
+ * ipc_ring_release. Returns its length, or the errors of ipc_ring_pop. The
+ * bytes live in shared memory: a hostile writer can change them under you,
+ * so copy before trusting them. */
+IPC_API ssize_t ipc_ring_peek(ipc_ring_t *r, const void **ptr, int timeout_ms);
+IPC_API int ipc_ring_release(ipc_ring_t *r);
+
+/* Pushes msgs[0..n) in order, publishing once for the batch. Waits (up to
+ * the timeout) for room for the first; returns how many went in (>= 1), or
+ * an error of ipc_ring_push when none did. */
+IPC_API ssize_t ipc_ring_push_many(ipc_ring_t *r, const struct iovec *msgs,
+                                   size_t n, int timeout_ms);
+/* Called by ipc_ring_pop_many for each message, in place; returning
+ * nonzero stops the batch after this message. */
+typedef int (*ipc_ring_visit_t)(void *ctx, const void *msg, size_t len);
+/* Waits (up to the timeout) for at least one message, then hands up to max
+ * messages to visit and releases them all at once. Returns the count, or an
+ * error of ipc_ring_pop when there were none. */
+IPC_API ssize_t ipc_ring_pop_many(ipc_ring_t *r, size_t max,
+                                  ipc_ring_visit_t visit, void *ctx,
+                                  int timeout_ms);
+/* Pushes, then waits until a consumer has taken the message. Returns 0, or
+ * an error of ipc_ring_push; IPC_ETIMEDOUT after the message went in means
+ * it is still queued (it will be delivered). */
+IPC_API int ipc_ring_push_sync(ipc_ring_t *r, const void *msg, size_t len,
+                               int timeout_ms);
+
+/* Counters and geometry, read without locking (a consistent-enough
+ * snapshot). Returns 0 or IPC_ECORRUPT. */
+IPC_API int ipc_ring_stats(ipc_ring_t *r, ipc_ring_stats_t *st);
+/* The name ("/x"), or NULL for an anonymous ring. */
+IPC_API const char *ipc_ring_name(const ipc_ring_t *r);
+/* The segment's descriptor (for fstat; not pollable). */
+IPC_API int ipc_ring_fd(const ipc_ring_t *r);
 
 #ifdef __cplusplus
 }

@@ -177,5 +177,6 @@ int luaopen_ipc(lua_State *L) {
 #undef LIPC__ERRCODE
   lipc_open_pipe(L);
   lipc_open_proc(L);
+  lipc_open_shm(L);
   return 1;
 }

@@ -22,6 +22,7 @@ LIPC_EXPORT int luaopen_ipc(lua_State *L);
 /* Metatable names (luaL_newmetatable keys, also __name). */
 #define LIPC_PIPE "ipc.pipe"
 #define LIPC_PROC "ipc.proc"
+#define LIPC_SHM "ipc.shm"
 
 /* The registry field a host sets to a function to be called when a wait is
  * interrupted by a signal (see lipc_interrupted). */
@@ -96,6 +97,7 @@ void lipc_interrupted(lua_State *L);
  * stack and makes its classes. lipc_pipe.c also serves lipc_proc.c. */
 void lipc_open_pipe(lua_State *L);
 void lipc_open_proc(lua_State *L);
+void lipc_open_shm(lua_State *L);
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);
