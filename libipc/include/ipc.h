@@ -289,8 +289,9 @@ typedef struct ipc_shm ipc_shm_t;
 IPC_API int ipc_shm_create(ipc_shm_t **out, const char *name, size_t size,
                            int mode);
 /* Opens and maps an existing POSIX segment, its whole size. flags: 0 or
- * IPC_RDONLY. Returns 0, IPC_ENOENT, IPC_EACCES, IPC_EINVAL (bad name, a
- * segment of size 0). */
+ * IPC_RDONLY. Returns 0, IPC_ENOENT, IPC_EACCES, IPC_ENAMETOOLONG,
+ * IPC_EINVAL (bad name, a segment of size 0, or something under the name
+ * that is not a regular file). */
 IPC_API int ipc_shm_open(ipc_shm_t **out, const char *name, int flags);
 /* Creates an anonymous segment (a memfd, pages reserved) that children
  * made by fork share. Returns 0, IPC_EINVAL (size 0), IPC_ENOSPC,
@@ -305,8 +306,10 @@ IPC_API int ipc_shm_unlink(const char *name);
  * id > 255. */
 IPC_API int ipc_ftok(const char *path, int id, key_t *key);
 /* Creates a System V segment: key may be IPC_PRIVATE; exclusive for any
- * other key; mode 0 means 0600. Returns 0, IPC_EEXIST, IPC_EINVAL, IPC_ENOSPC
- * (shmmni/shmall), IPC_ENOMEM. Pages are reserved by touching them. */
+ * other key; mode 0 means 0600. Returns 0, IPC_EEXIST, IPC_EINVAL,
+ * IPC_ENOSPC (shmmni/shmall), IPC_ENOMEM, IPC_EACCES (a mode without owner
+ * read, for an unprivileged caller). Pages are reserved by touching them;
+ * on failure the segment is removed again. */
 IPC_API int ipc_shm_sysv_create(ipc_shm_t **out, key_t key, size_t size,
                                 int mode);
 /* Attaches an existing System V segment by key, or by id when key is
