@@ -148,7 +148,12 @@ project "ipcsh"
   buildoptions(lua54_cflags)
   buildoptions(edit_cflags)
   -- prelude.lua is embedded with .incbin, which searches the assembler's -I.
+  -- The compiler's dependency files cannot see it: drop the stale object.
   buildoptions { "-Wa,-I" .. path.getabsolute("shell") }
+  prebuildcommands {
+    "@test " .. path.getabsolute("shell/prelude.lua") ..
+      " -ot $(OBJDIR)/prelude.o || rm -f $(OBJDIR)/prelude.o",
+  }
   links { "ipc_static" }
   linkoptions(lua54_libs)
   linkoptions(edit_libs)
