@@ -243,7 +243,8 @@ local function helpall()
     lines[#lines + 1] = "error codes (the third result of a failure):"
     lines[#lines + 1] = wrap(codes, "  ")
   end
-  lines[#lines + 1] = "help(name) lists one namespace or handle class; the reference is docs/lua.md."
+  lines[#lines + 1] =
+    "help(name) lists one namespace or handle class; the reference is docs/lua.md."
   return concat(lines, "\n")
 end
 
