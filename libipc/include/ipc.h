@@ -435,7 +435,9 @@ IPC_API int ipc_ring_release(ipc_ring_t *r);
 
 /* Pushes msgs[0..n) in order, publishing once for the batch. Waits (up to
  * the timeout) for room for the first; returns how many went in (>= 1), or
- * an error of ipc_ring_push when none did. */
+ * an error of ipc_ring_push when none did. A message above max_message
+ * fails the whole call before anything is pushed: IPC_EMSGSIZE when it is
+ * the first, IPC_EINVAL otherwise. */
 IPC_API ssize_t ipc_ring_push_many(ipc_ring_t *r, const struct iovec *msgs,
                                    size_t n, int timeout_ms);
 /* Called by ipc_ring_pop_many for each message, in place; returning

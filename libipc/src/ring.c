@@ -701,6 +701,7 @@ int ipc_ring_unlink(const char *name) {
 }
 
 static int ring_discard(ipc_ring_t *r);
+static void mc_unlock(ipc_ring_t *r, uint64_t p);
 
 int ipc_ring_close(ipc_ring_t *r) {
   if (!r)
@@ -711,7 +712,7 @@ int ipc_ring_close(ipc_ring_t *r) {
       ring_discard(r);
     if (r->peeked && r->mode == IPC_RING_MPMC && !r->poisoned)
       /* Unlock without advancing: the message goes to another consumer. */
-      SH_STORE(&r->sh->head, r->head, release);
+      mc_unlock(r, r->head);
     slot_leave(r, r->pslot, ROLE_PRODUCER);
     slot_leave(r, r->cslot, ROLE_CONSUMER);
   }
@@ -1151,6 +1152,37 @@ static int cons_wait(ipc_ring_t *r, uint64_t pos, uint64_t tail, uint64_t hdr,
   return ring_wait(r, 1, cond_data, &d, deadline);
 }
 
+/* Many consumers: unlocks the head at position p and wakes both the
+ * producers (room) and the consumers waiting for the lock. */
+static void mc_unlock(ipc_ring_t *r, uint64_t p) {
+  SH_STORE(&r->sh->head, p, release); /* [C3] */
+  wake(&r->sh->space_seq, &r->sh->space_waiters);
+  wake(&r->sh->data_seq, &r->sh->data_waiters);
+}
+
+struct lock_arg {
+  uint64_t word; /* the locked head word seen */
+};
+
+/* Ready when the head word changes; when the lock's owner proves dead, its
+ * lock is cleared without advancing, so its message goes to someone else. */
+static int cond_unlocked(ipc_ring_t *r, void *arg, int slow) {
+  struct lock_arg *a = arg;
+  if (SH_LOAD(&r->sh->head, acquire) != a->word)
+    return 1;
+  if (slow <= 0)
+    return 0;
+  unsigned owner = LOCK_SLOT(a->word);
+  if (owner >= RING_SLOTS)
+    return corrupt(r);
+  if (slot_alive(&r->sh->slots[owner], 0, 0))
+    return 0;
+  uint64_t expect = a->word;
+  atomic_compare_exchange_strong(&r->sh->head, &expect, a->word & POS_MASK);
+  slot_reap(r, owner);
+  return 1;
+}
+
 /* Finds the next message and, with many consumers, locks the head on it.
  * On success *pos is its header's position and *len its length. */
 static int cons_next(ipc_ring_t *r, int64_t deadline, uint64_t *pos,
@@ -1184,42 +1216,53 @@ static int cons_next(ipc_ring_t *r, int64_t deadline, uint64_t *pos,
         return rc;
     }
   }
-  unsigned spins = 0;
+  /* Many consumers: lock the head before reading any record. Space below
+   * the head belongs to the producers again, so a header read without the
+   * lock could be bytes a producer is rewriting. */
   for (;;) {
     uint64_t w = SH_LOAD(&sh->head, acquire);
     if (w & LOCKED) {
-      if ((rc = lock_check(r, &sh->head, w, &spins, deadline)) < 0)
+      struct lock_arg a = {w};
+      if ((rc = ring_wait(r, 1, cond_unlocked, &a, deadline)) < 0)
         return rc;
-      cpu_relax();
       continue;
     }
     uint64_t p = w, tail;
     if (!pos_ok(p))
       return corrupt(r);
-    if ((rc = load_tail(r, p, &tail)) == 0)
-      rc = next_record(r, &p, tail, &hdr);
-    if (rc < 0) {
+    if ((rc = load_tail(r, p, &tail)) < 0) {
       if ((rc = recheck(r, rc, &sh->head, w)) < 0)
         return rc;
       continue;
     }
-    if (p != w) { /* skip what is dead or padding, then look again */
-      if (atomic_compare_exchange_strong(&sh->head, &w, p))
-        wake(&sh->space_seq, &sh->space_waiters);
-      continue;
-    }
-    if (rc == 0) {
-      if ((rc = cons_wait(r, p, tail, hdr, deadline)) < 0)
+    if (p == tail) {
+      if ((rc = cons_wait(r, p, tail, 0, deadline)) < 0)
         return rc;
       continue;
     }
     if (!atomic_compare_exchange_weak(&sh->head, &w,
                                       p | LOCKED | (uint64_t)r->cslot << 56))
       continue;
-    r->head = p; /* where to unlock to if we give the message back */
-    *pos = p;
-    *len = REC_LEN(hdr);
-    return 0;
+    /* The records from p on are ours to read until we unlock. */
+    for (;;) {
+      if ((rc = load_tail(r, p, &tail)) == 0)
+        rc = next_record(r, &p, tail, &hdr);
+      if (rc == 1) {
+        r->head = p; /* where to unlock to if we give the message back */
+        *pos = p;
+        *len = REC_LEN(hdr);
+        return 0;
+      }
+      /* A record being written: wait for it holding the lock, since
+       * delivery is in order anyway; the others sleep until we unlock. */
+      if (rc == 0 && (hdr & REC_BUSY) &&
+          (rc = cons_wait(r, p, tail, hdr, deadline)) == 0)
+        continue;
+      mc_unlock(r, p); /* past what was skipped; nothing is handed out */
+      if (rc < 0)
+        return rc;
+      break; /* caught up with the tail: wait without the lock */
+    }
   }
 }
 
@@ -1229,11 +1272,12 @@ static void cons_release(ipc_ring_t *r, uint64_t end, uint64_t count) {
   if (r->mode != IPC_RING_MPMC) {
     r->head = end;
     SH_STORE(&sh->popped, SH_LOAD(&sh->popped, relaxed) + count, relaxed);
+    SH_STORE(&sh->head, end, release); /* [C3] */
+    wake(&sh->space_seq, &sh->space_waiters);
   } else {
     atomic_fetch_add_explicit(&sh->popped, count, memory_order_relaxed);
+    mc_unlock(r, end);
   }
-  SH_STORE(&sh->head, end, release); /* [C3]; with MPMC, also unlocks */
-  wake(&sh->space_seq, &sh->space_waiters);
 }
 
 static int pop_check(ipc_ring_t *r) {
@@ -1253,7 +1297,7 @@ static ssize_t ring_pop(ipc_ring_t *r, void *buf, size_t cap, int timeout_ms) {
     return rc;
   if (len > cap) {
     if (r->mode == IPC_RING_MPMC)
-      SH_STORE(&r->sh->head, pos, release); /* unlock, message kept */
+      mc_unlock(r, pos); /* the message stays for a bigger buffer */
     return IPC_EMSGSIZE;
   }
   if (len)
@@ -1300,9 +1344,11 @@ static ssize_t ring_pop_many(ipc_ring_t *r, size_t max, ipc_ring_visit_t visit,
     return rc;
   /* We own everything from pos on (the head lock with many consumers):
    * hand out what is committed, then release it all with one store. */
-  uint64_t tail = SH_LOAD(&r->sh->tail, acquire) & POS_MASK; /* [C1] */
-  if (!pos_ok(tail) || tail - pos > r->cap)
-    return corrupt(r);
+  uint64_t tail;
+  if ((rc = load_tail(r, pos, &tail)) < 0)
+    return rc;
+  if (r->mode != IPC_RING_MPMC)
+    r->tail_cache = tail; /* the head will move past the old cached tail */
   size_t n = 0;
   for (;;) {
     const char *msg = r->data + (pos & r->mask) + 8;
