@@ -450,8 +450,9 @@ IPC_API ssize_t ipc_ring_pop_many(ipc_ring_t *r, size_t max,
                                   ipc_ring_visit_t visit, void *ctx,
                                   int timeout_ms);
 /* Pushes, then waits until a consumer has taken the message. Returns 0, or
- * an error of ipc_ring_push; IPC_ETIMEDOUT after the message went in means
- * it is still queued (it will be delivered). */
+ * an error of ipc_ring_push. IPC_ETIMEDOUT and IPC_EINTR can come before or
+ * after the message went in (then it stays queued and will be delivered),
+ * so do not simply push again: compare ipc_ring_stats' pushed count. */
 IPC_API int ipc_ring_push_sync(ipc_ring_t *r, const void *msg, size_t len,
                                int timeout_ms);
 

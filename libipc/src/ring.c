@@ -988,8 +988,9 @@ static ssize_t ring_push_many(ipc_ring_t *r, const struct iovec *msgs, size_t n,
   int64_t deadline = ipc__deadline(timeout_ms);
   size_t done = 0;
   for (; done < n; done++) {
+    /* Deadline 0 lies in the past: "no wait" without reading the clock. */
     rc = push_one(r, msgs[done].iov_base, msgs[done].iov_len,
-                  done ? ipc__deadline(0) : deadline, NULL);
+                  done ? 0 : deadline, NULL);
     if (rc < 0)
       break;
   }

@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +69,54 @@ int lipc_fail(lua_State *L, int code, const char *fmt, ...) {
   lua_concat(L, 2);
   lua_pushinteger(L, code);
   return 3;
+}
+
+const char *lipc_checkname(lua_State *L, int arg) {
+  size_t len;
+  const char *name = luaL_checklstring(L, arg, &len);
+  int rc = strlen(name) != len ? IPC_EINVAL : ipc_name_check(name);
+  if (rc == 0)
+    return name;
+  const char *why;
+  if (len == 0)
+    why = "name is empty";
+  else if (name[0] != '/')
+    why = "name must start with '/'";
+  else if (rc == IPC_ENAMETOOLONG)
+    why = lua_pushfstring(L, "name is longer than %d bytes after its '/'",
+                          IPC_NAME_MAX);
+  else if (len == 1)
+    why = "name has nothing after its '/'";
+  else if (memchr(name + 1, '/', len - 1))
+    why = "name has a second '/'";
+  else if (strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
+    why = "name must not be '.' or '..'";
+  else
+    why = "name may only have letters, digits, '.', '_' and '-' after its '/'";
+  luaL_argerror(L, arg, why);
+  return NULL;
+}
+
+int lipc_checkperm(lua_State *L, int idx, int arg, const char *what) {
+  if (lua_isnoneornil(L, idx))
+    return 0;
+  lua_Integer mode = -1;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    const char *s = lua_tostring(L, idx);
+    char *end;
+    long v = strtol(s, &end, 8);
+    if (*s >= '0' && *s <= '7' && *end == '\0')
+      mode = v;
+  } else if (lipc_isinteger(L, idx)) {
+    mode = lua_tointeger(L, idx);
+  }
+  if (mode < 0 || mode > 0777)
+    luaL_argerror(L, arg,
+                  lua_pushfstring(L,
+                                  "%s must be 0..0777 (an integer or an "
+                                  "octal string)",
+                                  what));
+  return (int)mode;
 }
 
 void lipc_checkopts(lua_State *L, int arg, const char *const known[]) {
@@ -178,5 +227,6 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_pipe(L);
   lipc_open_proc(L);
   lipc_open_shm(L);
+  lipc_open_ring(L);
   return 1;
 }

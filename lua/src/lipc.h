@@ -23,6 +23,7 @@ LIPC_EXPORT int luaopen_ipc(lua_State *L);
 #define LIPC_PIPE "ipc.pipe"
 #define LIPC_PROC "ipc.proc"
 #define LIPC_SHM "ipc.shm"
+#define LIPC_RING "ipc.ring"
 
 /* The registry field a host sets to a function to be called when a wait is
  * interrupted by a signal (see lipc_interrupted). */
@@ -70,6 +71,15 @@ void *lipc_newhandle(lua_State *L, const char *cls, size_t size);
  * (lua_pushfstring formats). */
 int lipc_fail(lua_State *L, int code, const char *fmt, ...);
 
+/* The POSIX object name at arg ("/x"), valid for libipc; otherwise raises
+ * saying what is wrong with it ("name has a second '/'"). */
+const char *lipc_checkname(lua_State *L, int arg);
+
+/* A permission mode at stack index idx, reported as argument arg named
+ * what: nil or none (0, which libipc reads as 0600), an integer in
+ * 0..0777, or the same as a string of octal digits ("640", "0640"). */
+int lipc_checkperm(lua_State *L, int idx, int arg, const char *what);
+
 /* Checks that the table at arg (if any) has only string keys from the
  * NULL-terminated list known; raises "unknown option 'x'" otherwise. */
 void lipc_checkopts(lua_State *L, int arg, const char *const known[]);
@@ -98,6 +108,7 @@ void lipc_interrupted(lua_State *L);
 void lipc_open_pipe(lua_State *L);
 void lipc_open_proc(lua_State *L);
 void lipc_open_shm(lua_State *L);
+void lipc_open_ring(lua_State *L);
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);

@@ -27,58 +27,11 @@ static const lua_Integer type_max[] = {INT8_MAX,   UINT8_MAX, INT16_MAX,
 
 /* ------------------------------------------------------------- arguments */
 
-/* The name at arg, valid for libipc; raises saying what is wrong with it. */
-static const char *aux_checkname(lua_State *L, int arg) {
-  size_t len;
-  const char *name = luaL_checklstring(L, arg, &len);
-  int rc = strlen(name) != len ? IPC_EINVAL : ipc_name_check(name);
-  if (rc == 0)
-    return name;
-  const char *why;
-  if (len == 0)
-    why = "name is empty";
-  else if (name[0] != '/')
-    why = "name must start with '/'";
-  else if (rc == IPC_ENAMETOOLONG)
-    why = lua_pushfstring(L, "name is longer than %d bytes after its '/'",
-                          IPC_NAME_MAX);
-  else if (len == 1)
-    why = "name has nothing after its '/'";
-  else if (memchr(name + 1, '/', len - 1))
-    why = "name has a second '/'";
-  else if (strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
-    why = "name must not be '.' or '..'";
-  else
-    why = "name may only have letters, digits, '.', '_' and '-' after its '/'";
-  luaL_argerror(L, arg, why);
-  return NULL;
-}
-
 /* A segment size at arg: an integer > 0. */
 static size_t aux_checksize(lua_State *L, int arg) {
   lua_Integer n = lipc_checkinteger(L, arg);
   luaL_argcheck(L, n > 0, arg, "size must be positive");
   return (size_t)n;
-}
-
-/* A permission mode at arg: none or nil (0600), an integer in 0..0777, or
- * the same as a string of octal digits ("640", "0640"). 0 means 0600. */
-static int aux_checkmode(lua_State *L, int arg) {
-  if (lua_isnoneornil(L, arg))
-    return 0;
-  lua_Integer mode = -1;
-  if (lua_type(L, arg) == LUA_TSTRING) {
-    const char *s = lua_tostring(L, arg);
-    char *end;
-    long v = strtol(s, &end, 8);
-    if (*s >= '0' && *s <= '7' && *end == '\0')
-      mode = v;
-  } else {
-    mode = lipc_checkinteger(L, arg);
-  }
-  luaL_argcheck(L, mode >= 0 && mode <= 0777, arg,
-                "mode must be 0..0777 (an integer or an octal string)");
-  return (int)mode;
 }
 
 /* A System V key at arg: an integer in [-2^31, 2^32), as ftok gives it or
@@ -490,9 +443,9 @@ static int mm_tostring(lua_State *L) {
 
 /* ipc.shm.create(name, size, [mode]) -> seg, or nil, msg, code. */
 static int l_create(lua_State *L) {
-  const char *name = aux_checkname(L, 1);
+  const char *name = lipc_checkname(L, 1);
   size_t size = aux_checksize(L, 2);
-  int mode = aux_checkmode(L, 3);
+  int mode = lipc_checkperm(L, 3, 3, "mode");
   lipc_ud *ud = lipc_newhandle(L, LIPC_SHM, sizeof(lipc_ud));
   ipc_shm_t *seg;
   int rc = ipc_shm_create(&seg, name, size, mode);
@@ -505,7 +458,7 @@ static int l_create(lua_State *L) {
 /* ipc.shm.open(name, ["rw" | "r"]) -> seg, or nil, msg, code. */
 static int l_open(lua_State *L) {
   static const char *const modes[] = {"rw", "r", NULL};
-  const char *name = aux_checkname(L, 1);
+  const char *name = lipc_checkname(L, 1);
   int flags = luaL_checkoption(L, 2, "rw", modes) == 1 ? IPC_RDONLY : 0;
   lipc_ud *ud = lipc_newhandle(L, LIPC_SHM, sizeof(lipc_ud));
   ipc_shm_t *seg;
@@ -530,7 +483,7 @@ static int l_anon(lua_State *L) {
 
 /* ipc.shm.unlink(name) -> true, or nil, msg, code. */
 static int l_unlink(lua_State *L) {
-  const char *name = aux_checkname(L, 1);
+  const char *name = lipc_checkname(L, 1);
   int rc = ipc_shm_unlink(name);
   if (rc < 0)
     return lipc_fail(L, rc, "unlink %s", name);
@@ -566,7 +519,7 @@ static const char *aux_keyname(lua_State *L, key_t key) {
 static int l_sysv(lua_State *L) {
   key_t key = lua_isnil(L, 1) ? IPC_PRIVATE : aux_checkkey(L, 1);
   size_t size = aux_checksize(L, 2);
-  int mode = aux_checkmode(L, 3);
+  int mode = lipc_checkperm(L, 3, 3, "mode");
   lipc_ud *ud = lipc_newhandle(L, LIPC_SHM, sizeof(lipc_ud));
   ipc_shm_t *seg;
   int rc = ipc_shm_sysv_create(&seg, key, size, mode);
