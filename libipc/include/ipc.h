@@ -464,6 +464,11 @@ IPC_API const char *ipc_ring_name(const ipc_ring_t *r);
 /* The segment's descriptor (for fstat; not pollable). */
 IPC_API int ipc_ring_fd(const ipc_ring_t *r);
 
+/* @area fifo: its declarations go here */
+/* @area mq: its declarations go here */
+/* @area sock: its declarations go here */
+/* @area sem: its declarations go here */
+
 #ifdef __cplusplus
 }
 #endif

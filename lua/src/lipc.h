@@ -109,6 +109,11 @@ void lipc_open_pipe(lua_State *L);
 void lipc_open_proc(lua_State *L);
 void lipc_open_shm(lua_State *L);
 void lipc_open_ring(lua_State *L);
+/* @area fifo: its opener goes here */
+/* @area mq: its opener goes here */
+/* @area sock: its opener goes here */
+/* @area sem: its opener goes here */
+
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);
