@@ -47,7 +47,7 @@ test:
 	@scripts/test
 
 bench: build
-	@scripts/bench $(OUT)
+	@scripts/bench
 
 format:
 	@clang-format -i libipc/include/*.h libipc/src/*.[ch] lua/src/*.[ch] shell/*.[ch] \
