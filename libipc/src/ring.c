@@ -151,6 +151,7 @@ struct ipc_ring {
   int can_pop;
   int spin;           /* more than one CPU: spinning can pay */
   int64_t last_probe; /* when liveness was last checked against /proc */
+  unsigned polls;     /* polls (timeout 0) since the handle was made */
   int poisoned;
   char *name;
   volatile uint8_t *fork_guard; /* a MADV_WIPEONFORK page: 0 in a child */
@@ -397,9 +398,20 @@ static void wake(_Atomic uint32_t *seq, _Atomic uint32_t *waiters) {
  * costly liveness checks against /proc are due (at most once a slice). */
 typedef int (*ring_cond_t)(ipc_ring_t *r, void *arg, int slow);
 
+/* Deadlines for the ring calls: timeout 0 becomes deadline 0, which lies
+ * in the past, so a poll never reads the clock. */
+static int64_t ring_deadline(int timeout_ms) {
+  return timeout_ms == 0 ? 0 : ipc__deadline(timeout_ms);
+}
+
+#define POLLS_PER_PROBE 1024
+
 /* Liveness probes read /proc: allow them once per slice per handle, so
- * that polling with timeout 0 stays cheap yet still notices dead peers. */
-static int probe_due(ipc_ring_t *r) {
+ * that polling with timeout 0 stays cheap yet still notices dead peers.
+ * Polls look at the clock only every POLLS_PER_PROBE-th time. */
+static int probe_due(ipc_ring_t *r, int polling) {
+  if (polling && ++r->polls % POLLS_PER_PROBE != 1)
+    return 0;
   int64_t now = ipc__now_ns();
   if (now - r->last_probe < SLICE_NS)
     return 0;
@@ -418,8 +430,9 @@ static int ring_wait(ipc_ring_t *r, int data_side, ring_cond_t cond, void *arg,
       data_side ? &sh->data_waiters : &sh->space_waiters;
   int c;
 
-  if (deadline != IPC__NO_DEADLINE && ipc__now_ns() >= deadline) {
-    c = cond(r, arg, probe_due(r));
+  if (deadline != IPC__NO_DEADLINE &&
+      (deadline == 0 || ipc__now_ns() >= deadline)) {
+    c = cond(r, arg, probe_due(r, 1));
     return c > 0 ? 0 : c < 0 ? c : IPC_ETIMEDOUT;
   }
   if (r->spin) {
@@ -446,7 +459,7 @@ static int ring_wait(ipc_ring_t *r, int data_side, ring_cond_t cond, void *arg,
       return rc;
     if (rc < 0 && rc != IPC_ETIMEDOUT)
       return rc;
-    if ((c = cond(r, arg, probe_due(r))) != 0)
+    if ((c = cond(r, arg, probe_due(r, 0))) != 0)
       return c > 0 ? 0 : c;
     if (deadline != IPC__NO_DEADLINE && ipc__now_ns() >= deadline)
       return IPC_ETIMEDOUT;
@@ -967,7 +980,7 @@ static int ring_push(ipc_ring_t *r, const void *msg, size_t len,
   int rc = push_check(r, len);
   if (rc < 0)
     return rc;
-  if ((rc = push_one(r, msg, len, ipc__deadline(timeout_ms), NULL)) < 0)
+  if ((rc = push_one(r, msg, len, ring_deadline(timeout_ms), NULL)) < 0)
     return rc;
   prod_publish(r, 1);
   return 0;
@@ -985,7 +998,7 @@ static ssize_t ring_push_many(ipc_ring_t *r, const struct iovec *msgs, size_t n,
     return rc;
   /* Only the first may wait: later ones would wait for room that our own
    * unpublished records fill. */
-  int64_t deadline = ipc__deadline(timeout_ms);
+  int64_t deadline = ring_deadline(timeout_ms);
   size_t done = 0;
   for (; done < n; done++) {
     /* Deadline 0 lies in the past: "no wait" without reading the clock. */
@@ -1006,7 +1019,7 @@ static int ring_reserve(ipc_ring_t *r, size_t len, void **ptr, int timeout_ms) {
   if (rc < 0)
     return rc;
   uint64_t pos;
-  if ((rc = prod_claim(r, len, ipc__deadline(timeout_ms), &pos)) < 0)
+  if ((rc = prod_claim(r, len, ring_deadline(timeout_ms), &pos)) < 0)
     return rc;
   if (r->mode == IPC_RING_SPSC) /* lets a consumer count it if we die */
     SH_STORE(&r->sh->slots[r->pslot].reserving, 1, relaxed);
@@ -1294,7 +1307,7 @@ static ssize_t ring_pop(ipc_ring_t *r, void *buf, size_t cap, int timeout_ms) {
   int rc = pop_check(r);
   if (rc < 0)
     return rc;
-  if ((rc = cons_next(r, ipc__deadline(timeout_ms), &pos, &len)) < 0)
+  if ((rc = cons_next(r, ring_deadline(timeout_ms), &pos, &len)) < 0)
     return rc;
   if (len > cap) {
     if (r->mode == IPC_RING_MPMC)
@@ -1314,7 +1327,7 @@ static ssize_t ring_peek(ipc_ring_t *r, const void **ptr, int timeout_ms) {
   int rc = pop_check(r);
   if (rc < 0)
     return rc;
-  if ((rc = cons_next(r, ipc__deadline(timeout_ms), &pos, &len)) < 0)
+  if ((rc = cons_next(r, ring_deadline(timeout_ms), &pos, &len)) < 0)
     return rc;
   r->peeked = 1;
   r->peek_end = pos + rec_size(len);
@@ -1341,7 +1354,7 @@ static ssize_t ring_pop_many(ipc_ring_t *r, size_t max, ipc_ring_visit_t visit,
   int rc = pop_check(r);
   if (rc < 0)
     return rc;
-  if ((rc = cons_next(r, ipc__deadline(timeout_ms), &pos, &len)) < 0)
+  if ((rc = cons_next(r, ring_deadline(timeout_ms), &pos, &len)) < 0)
     return rc;
   /* We own everything from pos on (the head lock with many consumers):
    * hand out what is committed, then release it all with one store. */
@@ -1385,7 +1398,7 @@ static int cond_taken(ipc_ring_t *r, void *arg, int slow) {
 
 static int ring_push_sync(ipc_ring_t *r, const void *msg, size_t len,
                           int timeout_ms) {
-  int64_t deadline = ipc__deadline(timeout_ms);
+  int64_t deadline = ring_deadline(timeout_ms);
   uint64_t end;
   int rc = push_check(r, len);
   if (rc < 0)
