@@ -50,26 +50,33 @@ IPC_API const char *ipc_version_string(void);
   XX(EACCES, -EACCES, "permission denied")                                     \
   XX(EADDRINUSE, -EADDRINUSE, "address already in use")                        \
   XX(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")                   \
+  XX(EAFNOSUPPORT, -EAFNOSUPPORT, "address family not supported")              \
   XX(EAGAIN, -EAGAIN, "resource temporarily unavailable")                      \
   XX(EBADF, -EBADF, "bad file descriptor")                                     \
   XX(EBUSY, -EBUSY, "resource busy")                                           \
   XX(ECANCELED, -ECANCELED, "operation canceled")                              \
   XX(ECHILD, -ECHILD, "no child process")                                      \
+  XX(ECONNABORTED, -ECONNABORTED, "connection aborted")                        \
   XX(ECONNREFUSED, -ECONNREFUSED, "connection refused")                        \
   XX(ECONNRESET, -ECONNRESET, "connection reset by peer")                      \
   XX(EDEADLK, -EDEADLK, "resource deadlock avoided")                           \
+  XX(EDESTADDRREQ, -EDESTADDRREQ, "destination address required")              \
   XX(EEXIST, -EEXIST, "file exists")                                           \
   XX(EFAULT, -EFAULT, "bad address")                                           \
   XX(EFBIG, -EFBIG, "file too large")                                          \
+  XX(EHOSTUNREACH, -EHOSTUNREACH, "host is unreachable")                       \
   XX(EIDRM, -EIDRM, "identifier removed")                                      \
   XX(EINTR, -EINTR, "interrupted system call")                                 \
   XX(EINVAL, -EINVAL, "invalid argument")                                      \
   XX(EIO, -EIO, "i/o error")                                                   \
+  XX(EISCONN, -EISCONN, "socket is already connected")                         \
   XX(EISDIR, -EISDIR, "is a directory")                                        \
   XX(EMFILE, -EMFILE, "too many open files")                                   \
   XX(EMSGSIZE, -EMSGSIZE, "message too long")                                  \
   XX(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                             \
+  XX(ENETUNREACH, -ENETUNREACH, "network is unreachable")                      \
   XX(ENFILE, -ENFILE, "file table overflow")                                   \
+  XX(ENOBUFS, -ENOBUFS, "no buffer space available")                           \
   XX(ENODEV, -ENODEV, "no such device")                                        \
   XX(ENOENT, -ENOENT, "no such file or directory")                             \
   XX(ENOEXEC, -ENOEXEC, "exec format error")                                   \
@@ -87,6 +94,7 @@ IPC_API const char *ipc_version_string(void);
   XX(EOWNERDEAD, -EOWNERDEAD, "owner died")                                    \
   XX(EPERM, -EPERM, "operation not permitted")                                 \
   XX(EPIPE, -EPIPE, "broken pipe")                                             \
+  XX(EPROTOTYPE, -EPROTOTYPE, "protocol wrong type for socket")                \
   XX(ERANGE, -ERANGE, "result out of range")                                   \
   XX(EROFS, -EROFS, "read-only file system")                                   \
   XX(ESPIPE, -ESPIPE, "invalid seek")                                          \
@@ -464,10 +472,617 @@ IPC_API const char *ipc_ring_name(const ipc_ring_t *r);
 /* The segment's descriptor (for fstat; not pollable). */
 IPC_API int ipc_ring_fd(const ipc_ring_t *r);
 
-/* @area fifo: its declarations go here */
-/* @area mq: its declarations go here */
-/* @area sock: its declarations go here */
-/* @area sem: its declarations go here */
+/* ------------------------------------------------------------------ FIFOs
+ *
+ * A FIFO (named pipe) is a path in the file system. Opened, it is one end
+ * of a pipe: ipc_fifo_open returns an ipc_pipe_t, read and written with the
+ * ipc_pipe_* calls (buffered reads, EOF once every writer has closed,
+ * IPC_EPIPE and no SIGPIPE once every reader has). Paths are plain file
+ * system paths (relative ones from the working directory), not "/name"s. */
+
+/* Flags for ipc_fifo_open: exactly one direction, and IPC_NONBLOCK if the
+ * handle should be non-blocking. */
+#define IPC_FIFO_READ 0x10
+#define IPC_FIFO_WRITE 0x20
+
+/* Makes a FIFO at path (mkfifo) with exactly `mode` whatever the umask;
+ * mode 0 means 0600. Never replaces anything: IPC_EEXIST when anything is
+ * at path (a FIFO, a regular file, a dangling symbolic link...), which is
+ * left untouched. Also IPC_EINVAL (NULL path, mode bits beyond 0777),
+ * IPC_ENOENT/IPC_ENOTDIR (a missing or bad directory), IPC_EACCES,
+ * IPC_ENAMETOOLONG, IPC_EROFS, IPC_ENOSPC. Nothing is left behind on
+ * failure. */
+IPC_API int ipc_fifo_create(const char *path, int mode);
+/* Opens the FIFO at path for reading or writing and waits, up to
+ * timeout_ms, for the other side: a reader returns once a writer has had
+ * the FIFO open (a writer that wrote nothing yet counts), a writer once a
+ * reader has it open. It never waits past the timeout: IPC_ETIMEDOUT, with
+ * nothing left open. With IPC_NONBLOCK and timeout_ms -1 it does not wait
+ * at all: a reader returns at once (its reads see end of file until a
+ * writer comes, as the kernel does), a writer with no reader gets
+ * IPC_ENXIO. With IPC_NONBLOCK and timeout_ms >= 0 it waits like a blocking
+ * open. The handle (*out, the caller's to close) is close-on-exec and
+ * blocking unless IPC_NONBLOCK was given. Errors: IPC_EINVAL (bad flags,
+ * NULL path, or something at path that is not a FIFO, which is then never
+ * opened), IPC_ENOENT, IPC_EACCES, IPC_ENOTDIR, IPC_ENAMETOOLONG,
+ * IPC_ENXIO, IPC_ETIMEDOUT, IPC_EINTR (a signal came while waiting; call
+ * again with the time left), IPC_EMFILE, IPC_ENOMEM. *out is NULL on
+ * failure. */
+IPC_API int ipc_fifo_open(ipc_pipe_t **out, const char *path, int flags,
+                          int timeout_ms);
+/* Removes the FIFO at path; handles already open go on working. Only a
+ * FIFO: IPC_EINVAL (and nothing removed) for anything else, a symbolic
+ * link included. Also IPC_ENOENT, IPC_EACCES, IPC_EPERM, IPC_ENOTDIR. */
+IPC_API int ipc_fifo_unlink(const char *path);
+
+/* --------------------------------------------------- POSIX message queues
+ *
+ * A queue "/name" (see ipc_name_check) holds up to maxmsg messages of at most
+ * msgsize bytes, each with a priority: the highest comes out first, equal
+ * ones in the order sent. The handle owns the queue's descriptor, which is
+ * close-on-exec and pollable (POLLIN: a message is there; POLLOUT: room for
+ * one). Timeouts are measured on CLOCK_MONOTONIC as everywhere: a timed call
+ * tries without waiting (8 times, yielding the CPU in between, for a peer
+ * that answers at once), then waits in poll(2), so setting the system clock
+ * neither stretches nor cuts it (the kernel's mq_timed* calls take a
+ * CLOCK_REALTIME deadline). Waiting forever is the kernel's blocking call. */
+typedef struct ipc_mq ipc_mq_t;
+
+/* Priorities are 0 .. IPC_MQ_PRIO_MAX - 1. */
+#define IPC_MQ_PRIO_MAX 32768
+
+typedef struct ipc_mq_attr {
+  long maxmsg;  /* messages the queue holds; 0 at create: the default */
+  long msgsize; /* bytes of the largest message; 0 at create: the default */
+  long curmsgs; /* messages in the queue now (ipc_mq_get_attr only) */
+} ipc_mq_attr_t;
+
+/* The system's limits on queues (the files of /proc/sys/fs/mqueue, and the
+ * resource limit). A process with CAP_SYS_RESOURCE is bound by the kernel's
+ * fixed HARD_MSGMAX (65536) and HARD_MSGSIZEMAX (16 MiB) instead of msg_max
+ * and msgsize_max, and not by queues_max. */
+typedef struct ipc_mq_limits {
+  long msg_max;         /* largest maxmsg */
+  long msgsize_max;     /* largest msgsize */
+  long msg_default;     /* maxmsg when none is given */
+  long msgsize_default; /* msgsize when none is given */
+  long queues_max;      /* queues in the whole system */
+  long long bytes_max;  /* RLIMIT_MSGQUEUE: bytes that all of this user's
+                           queues may take (about maxmsg * (msgsize + 96)
+                           each), -1 for no limit */
+} ipc_mq_limits_t;
+
+/* Creates the queue `name` exclusively and opens it for sending and
+ * receiving. attr may be NULL (the system's defaults); its curmsgs is
+ * ignored. mode 0 means 0600; the mode is exact, whatever the umask.
+ * Returns 0, or IPC_EEXIST (the existing queue is untouched),
+ * IPC_EINVAL (bad name, negative attributes, mode bits beyond 0777, or a
+ * system limit: maxmsg above msg_max, msgsize above msgsize_max),
+ * IPC_ENAMETOOLONG, IPC_EMFILE (RLIMIT_MSGQUEUE, or no descriptor left),
+ * IPC_ENOSPC (queues_max), IPC_EACCES, IPC_ENOMEM. ipc_mq_which_limit tells
+ * which limit refused it. On failure no queue is left behind. */
+IPC_API int ipc_mq_create(ipc_mq_t **out, const char *name,
+                          const ipc_mq_attr_t *attr, int mode);
+/* Opens an existing queue. flags: 0 (send and receive), IPC_RDONLY (receive
+ * only) or IPC_WRONLY (send only). Returns 0, IPC_ENOENT, IPC_EACCES,
+ * IPC_EINVAL (bad name or flags), IPC_ENAMETOOLONG, IPC_EMFILE. */
+IPC_API int ipc_mq_open(ipc_mq_t **out, const char *name, int flags);
+/* Removes the name; handles already open go on working, and the queue goes
+ * with the last of them. Returns 0, IPC_ENOENT, IPC_EACCES, IPC_EINVAL,
+ * IPC_ENAMETOOLONG. */
+IPC_API int ipc_mq_unlink(const char *name);
+/* Closes the descriptor and frees the handle; never removes the name. NULL
+ * is accepted. Returns 0, or the error close(2) reported. */
+IPC_API int ipc_mq_close(ipc_mq_t *mq);
+
+/* Sends len bytes (at most the queue's msgsize) with priority prio, waiting
+ * for room up to the timeout. Returns 0; or IPC_EMSGSIZE (len > msgsize, at
+ * once), IPC_EINVAL (prio >= IPC_MQ_PRIO_MAX), IPC_ETIMEDOUT (full),
+ * IPC_EAGAIN (full, non-blocking mode), IPC_EINTR, IPC_EBADF (opened
+ * IPC_RDONLY). */
+IPC_API int ipc_mq_send(ipc_mq_t *mq, const void *msg, size_t len,
+                        unsigned prio, int timeout_ms);
+/* Takes the first message (highest priority, oldest) into buf and its
+ * priority into *prio (prio may be NULL), waiting for one up to the
+ * timeout. cap must be at least the queue's msgsize, even for a shorter
+ * message (the kernel's rule). Returns the length; or IPC_EMSGSIZE (cap
+ * below msgsize: the message stays), IPC_ETIMEDOUT, IPC_EAGAIN
+ * (non-blocking mode), IPC_EINTR, IPC_EBADF (opened IPC_WRONLY). */
+IPC_API ssize_t ipc_mq_receive(ipc_mq_t *mq, void *buf, size_t cap,
+                               unsigned *prio, int timeout_ms);
+
+/* The queue's maxmsg, msgsize and curmsgs. Returns 0 or -errno. */
+IPC_API int ipc_mq_get_attr(const ipc_mq_t *mq, ipc_mq_attr_t *attr);
+/* Sets or clears non-blocking mode (O_NONBLOCK of this descriptor): a send
+ * or receive that would wait then returns IPC_EAGAIN at once, whatever its
+ * timeout. Returns 0 or -errno. */
+IPC_API int ipc_mq_set_blocking(ipc_mq_t *mq, int blocking);
+/* 1 if the handle is in blocking mode, 0 if not, or -errno. */
+IPC_API int ipc_mq_get_blocking(const ipc_mq_t *mq);
+/* The descriptor, for poll/epoll; it stays owned by the handle. */
+IPC_API int ipc_mq_fd(const ipc_mq_t *mq);
+/* The name given at create or open ("/x"). */
+IPC_API const char *ipc_mq_name(const ipc_mq_t *mq);
+
+/* Reads the system's limits. Returns 0 or -errno (getrlimit). A /proc file
+ * that cannot be read gives the kernel's default for it. */
+IPC_API int ipc_mq_get_limits(ipc_mq_limits_t *lim);
+/* Explains code, a failure of ipc_mq_create with attr: when a system limit
+ * refused the queue, returns 1 with *limit set to its name and *value to its
+ * value; otherwise 0 (*limit NULL). The names: "msg_max", "msgsize_max",
+ * "queues_max" (files of /proc/sys/fs/mqueue), "HARD_MSGMAX",
+ * "HARD_MSGSIZEMAX" (the kernel's ceilings), "RLIMIT_MSGQUEUE" (bytes per
+ * user; IPC_EMFILE is blamed on it only while descriptors are left). */
+IPC_API int ipc_mq_which_limit(int code, const ipc_mq_attr_t *attr,
+                               const char **limit, long long *value);
+
+/* ---------------------------------------------- System V message queues
+ *
+ * A queue is found by key (ipc_ftok) or by id, holds typed messages up to a
+ * byte limit, and has no descriptor: it cannot be polled. Waiting forever
+ * is the kernel's blocking call. The kernel has no timed call, so a timed
+ * wait tries with IPC_NOWAIT: 32 times yielding the CPU in between, then
+ * sleeping between tries, 50 us at first and doubling up to 1 ms; a message
+ * that comes during the wait is taken at most about 1 ms later. A signal
+ * gives IPC_EINTR when it interrupts one of those sleeps; one that comes
+ * between them, like one that comes just before any blocking call, goes
+ * unnoticed by the wait. A handle holds only the id: closing it leaves the
+ * queue; ipc_msg_remove removes it. */
+typedef struct ipc_msg ipc_msg_t;
+
+/* Flag of ipc_msg_receive: a message longer than the buffer is cut to fit
+ * (the rest is lost) instead of failing with IPC_E2BIG. */
+#define IPC_MSG_NOERROR 0x1
+
+typedef struct ipc_msg_stat {
+  size_t count;        /* messages in the queue */
+  size_t bytes;        /* bytes of message text in the queue */
+  size_t max_bytes;    /* the queue's byte limit (msg_qbytes) */
+  pid_t last_sender;   /* pid of the last send, 0 if none */
+  pid_t last_receiver; /* pid of the last receive, 0 if none */
+  int64_t send_time;   /* seconds since the epoch; 0 if never */
+  int64_t receive_time;
+  int64_t change_time; /* creation or the last set_max_bytes */
+  key_t key;           /* IPC_PRIVATE for a private queue */
+  uid_t uid;           /* owner */
+  gid_t gid;
+  int mode; /* permission bits */
+} ipc_msg_stat_t;
+
+/* The system's limits, from /proc/sys/kernel (the kernel's defaults when a
+ * file cannot be read). */
+typedef struct ipc_msg_limits {
+  size_t max_message; /* msgmax: the largest message */
+  size_t max_bytes;   /* msgmnb: a new queue's byte limit, and the highest
+                         one a process without CAP_SYS_RESOURCE may set */
+  long max_queues;    /* msgmni: queues in the system */
+} ipc_msg_limits_t;
+
+/* Creates a queue: key may be IPC_PRIVATE (always a new queue, found by
+ * its id); any other key is created exclusively. mode 0 means 0600 (System V
+ * applies no umask). Returns 0, IPC_EEXIST, IPC_EINVAL (mode bits beyond
+ * 0777), IPC_ENOSPC (msgmni queues exist), IPC_ENOMEM. */
+IPC_API int ipc_msg_create(ipc_msg_t **out, key_t key, int mode);
+/* Opens an existing queue by key, or by id when key is IPC_PRIVATE.
+ * Returns 0, IPC_ENOENT (no queue has the key), IPC_EINVAL (no queue has
+ * the id, or id < 0), IPC_EACCES (by key, no permission at all), IPC_EIDRM,
+ * IPC_ENOMEM. */
+IPC_API int ipc_msg_open(ipc_msg_t **out, key_t key, int id);
+/* Frees the handle; the queue stays. NULL is accepted. Returns 0. */
+IPC_API int ipc_msg_close(ipc_msg_t *q);
+/* Removes the queue (IPC_RMID) and every message in it; processes waiting
+ * on it get IPC_EIDRM. Returns 0, IPC_EPERM (neither owner nor creator),
+ * IPC_EINVAL or IPC_EIDRM (already gone). */
+IPC_API int ipc_msg_remove(ipc_msg_t *q);
+/* The queue's id and the key it was made or opened with (IPC_PRIVATE when
+ * by id). */
+IPC_API int ipc_msg_id(const ipc_msg_t *q);
+IPC_API key_t ipc_msg_key(const ipc_msg_t *q);
+
+/* Sends len bytes with type (> 0), waiting for room up to the timeout.
+ * Returns 0; or IPC_EINVAL (type <= 0, at once, nothing sent),
+ * IPC_EMSGSIZE (len above msgmax, or above the queue's byte limit: it could
+ * never fit, so it is refused rather than waited for; the limit is read
+ * when a message is longer than the last one read allowed, so one that
+ * another process lowers afterwards is not seen), IPC_ETIMEDOUT (full),
+ * IPC_EINTR, IPC_EACCES, IPC_EIDRM (the queue was removed), IPC_ENOMEM. */
+IPC_API int ipc_msg_send(ipc_msg_t *q, long type, const void *msg, size_t len,
+                         int timeout_ms);
+/* Takes a message chosen by select: 0 the first in the queue, > 0 the first
+ * of that type, < 0 the first of the lowest type <= -select. Copies its
+ * text into buf (cap bytes) and its type into *type (type may be NULL),
+ * waiting for one up to the timeout. flags: 0 or IPC_MSG_NOERROR. Returns
+ * the length; or IPC_E2BIG (longer than cap without IPC_MSG_NOERROR: the
+ * message stays in the queue), IPC_ETIMEDOUT, IPC_EINTR, IPC_EACCES,
+ * IPC_EIDRM (removed while waiting or before), IPC_EINVAL (bad flags, no
+ * such queue), IPC_ENOMEM. */
+IPC_API ssize_t ipc_msg_receive(ipc_msg_t *q, void *buf, size_t cap,
+                                long select, long *type, int flags,
+                                int timeout_ms);
+/* Fills *st (IPC_STAT). Returns 0, IPC_EACCES (no read permission),
+ * IPC_EINVAL, IPC_EIDRM. */
+IPC_API int ipc_msg_stat(const ipc_msg_t *q, ipc_msg_stat_t *st);
+/* Sets the queue's byte limit (msg_qbytes, IPC_SET); owner and mode stay.
+ * Returns 0, IPC_EINVAL (0), IPC_EPERM (not the owner, or above msgmnb
+ * without CAP_SYS_RESOURCE), IPC_EACCES, IPC_EIDRM. */
+IPC_API int ipc_msg_set_max_bytes(ipc_msg_t *q, size_t max_bytes);
+/* Reads the system's limits. Returns 0. */
+IPC_API int ipc_msg_get_limits(ipc_msg_limits_t *lim);
+/* ---------------------------------------------------------------- sockets
+ *
+ * Unix (stream, datagram, seqpacket), TCP and UDP sockets behind one handle
+ * type. Addresses are strings that say the kind of socket too:
+ *   "unix:/path"  "unix:@name"        Unix stream ("@": abstract name)
+ *   "unixgram:/path", "unixpacket:/path" (and "@name")  datagram, seqpacket
+ *   "tcp:127.0.0.1:8080"  "tcp:[::1]:8080"  "udp:..."   TCP and UDP
+ * Hosts are numeric (IPv4 dotted quad or bracketed IPv6): no name lookup,
+ * which could block past any timeout. Port 0, or an empty abstract name
+ * ("unix:@"), lets the kernel choose; ipc_sock_address tells what it chose.
+ * A path longer than IPC_SOCK_PATH_MAX bytes gives IPC_ENAMETOOLONG (never
+ * truncated); an abstract name containing a zero byte cannot be written.
+ *
+ * Every descriptor is close-on-exec. Data sockets stay in blocking mode (a
+ * program they are handed to sees an ordinary socket); waits with a timeout
+ * poll first, and calls with a timeout use MSG_DONTWAIT. Listeners are
+ * non-blocking, so accept never sleeps past its deadline when another
+ * process takes the connection first. Sending never raises SIGPIPE
+ * (MSG_NOSIGNAL): a vanished peer gives IPC_EPIPE. */
+typedef struct ipc_sock ipc_sock_t;
+
+/* The kinds of socket, as the address scheme names them. */
+typedef enum ipc_sock_type {
+  IPC_SOCK_STREAM = 1,    /* unix:, tcp: */
+  IPC_SOCK_DGRAM = 2,     /* unixgram:, udp: */
+  IPC_SOCK_SEQPACKET = 3, /* unixpacket: */
+} ipc_sock_type_t;
+
+/* The longest Unix socket path or abstract name in bytes (sun_path less
+ * its terminating zero). */
+#define IPC_SOCK_PATH_MAX 107
+/* Room for any address string ipc_sock_address writes, zero included. */
+#define IPC_SOCK_ADDR_MAX 128
+/* The most descriptors one message carries (the kernel's SCM_MAX_FD). */
+#define IPC_SOCK_MAX_FDS 253
+
+/* 0 if addr parses as a socket address; else IPC_EINVAL, or
+ * IPC_ENAMETOOLONG for a path or abstract name over IPC_SOCK_PATH_MAX, and
+ * *why (when why is not NULL) a static sentence saying what is wrong
+ * ("the port must be a number from 0 to 65535"). Touches nothing. */
+IPC_API int ipc_sock_addr_check(const char *addr, const char **why);
+
+/* Options of ipc_sock_listen; zero them, then set what you need. */
+typedef struct ipc_sock_opts {
+  int backlog; /* pending connections for stream and seqpacket; 0: SOMAXCONN */
+  int mode;    /* permission bits of a Unix socket file; 0 means 0600 */
+  int reuse;   /* nonzero: a Unix socket file left by a dead listener (it
+                  refuses connections) is removed and the path bound again.
+                  Two processes doing so at once can both succeed, the
+                  first losing its file: serialize them if that can happen */
+} ipc_sock_opts_t;
+
+/* Who is at the other end of a Unix socket (SO_PEERCRED): the process that
+ * called connect or socketpair, as it was at that moment. */
+typedef struct ipc_sock_cred {
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+} ipc_sock_cred_t;
+
+/* Binds a socket to addr and, for stream and seqpacket, listens. For
+ * datagram addresses it only binds: the handle then receives with
+ * ipc_sock_recvmsg and answers with ipc_sock_sendmsg. opts may be NULL.
+ * TCP listeners set SO_REUSEADDR. A Unix socket file is made with mode
+ * opts->mode (0600 by default) before anyone can connect; close never
+ * removes it (ipc_sock_unlink does). Returns 0, or IPC_EINVAL (an address
+ * that does not parse), IPC_ENAMETOOLONG, IPC_EADDRINUSE, IPC_EACCES,
+ * IPC_ENOENT (no such directory), IPC_EADDRNOTAVAIL, IPC_EMFILE,
+ * IPC_ENOMEM; on failure nothing is left behind (no socket file). */
+IPC_API int ipc_sock_listen(ipc_sock_t **out, const char *addr,
+                            const ipc_sock_opts_t *opts);
+/* Connects to addr, waiting at most timeout_ms for the connection (TCP) or
+ * for room in a full listen queue (Unix stream and seqpacket). A datagram
+ * socket gets addr as its default destination, and a Unix one is bound to
+ * an abstract name of the kernel's choosing, so that the other side can
+ * answer. Returns 0, or IPC_ECONNREFUSED (nobody listens), IPC_ENOENT (no
+ * such socket file), IPC_ETIMEDOUT, IPC_EINTR (no socket is left open, call
+ * again), IPC_EINVAL, IPC_ENAMETOOLONG, IPC_EACCES, IPC_EMFILE, or another
+ * connect(2) error such as -ENETUNREACH. */
+IPC_API int ipc_sock_connect(ipc_sock_t **out, const char *addr,
+                             int timeout_ms);
+/* Takes the next connection from a listener; *out gets a blocking,
+ * close-on-exec socket. A connection reset while it waited in the queue is
+ * skipped. Returns 0, IPC_ETIMEDOUT, IPC_EINTR, IPC_EINVAL (not a
+ * listener), IPC_EMFILE, IPC_ENFILE, IPC_ENOMEM. */
+IPC_API int ipc_sock_accept(ipc_sock_t *listener, ipc_sock_t **out,
+                            int timeout_ms);
+/* Makes two connected Unix sockets of the given type (socketpair). Returns
+ * 0, IPC_EINVAL (unknown type), IPC_EMFILE, IPC_ENFILE, IPC_ENOMEM; both
+ * out-pointers are NULL on failure. */
+IPC_API int ipc_sock_pair(ipc_sock_t **a, ipc_sock_t **b, int type);
+/* Wraps a socket descriptor (which the handle then owns), such as one
+ * received from another process. Its O_NONBLOCK flag is read, never
+ * changed (the sender shares it). Returns 0, IPC_EBADF, IPC_ENOTSOCK,
+ * IPC_ENOTSUP (a family other than Unix, IPv4, IPv6, or another type),
+ * IPC_ENOMEM; on failure the descriptor is still the caller's. */
+IPC_API int ipc_sock_from_fd(ipc_sock_t **out, int fd);
+/* Closes the descriptor and frees the handle; never removes a socket file.
+ * NULL is accepted. Returns 0 or what close(2) reported. */
+IPC_API int ipc_sock_close(ipc_sock_t *s);
+/* The descriptor, for poll/epoll; it stays owned by the handle. */
+IPC_API int ipc_sock_fd(const ipc_sock_t *s);
+/* IPC_SOCK_STREAM, IPC_SOCK_DGRAM or IPC_SOCK_SEQPACKET. */
+IPC_API int ipc_sock_type(const ipc_sock_t *s);
+/* 1 for a Unix socket, 0 for TCP and UDP. */
+IPC_API int ipc_sock_is_unix(const ipc_sock_t *s);
+/* 1 for a listener (made by ipc_sock_listen on a stream or seqpacket
+ * address, or wrapped while listening), else 0. */
+IPC_API int ipc_sock_is_listener(const ipc_sock_t *s);
+
+/* Sends bytes. On a stream socket all n go out: returns n, or a short count
+ * k > 0 when the time ran out or a signal came after k bytes (the next call
+ * tells why). On a datagram or seqpacket socket the n bytes are one message
+ * (n may be 0): returns n, or IPC_EMSGSIZE when it is too large to send.
+ * Errors: IPC_ETIMEDOUT, IPC_EINTR, IPC_EPIPE (the peer is gone; no
+ * SIGPIPE), IPC_ECONNRESET, IPC_ENOTCONN, IPC_EINVAL (a listener). */
+IPC_API ssize_t ipc_sock_send(ipc_sock_t *s, const void *buf, size_t n,
+                              int timeout_ms);
+/* Receives bytes. On a stream socket: at most n bytes, those one read
+ * returns once data arrives, or IPC_EOF when the peer has closed or shut
+ * down its side. On a datagram or seqpacket socket: one whole message,
+ * whose length is returned even when it is longer than n (then only its
+ * first n bytes were stored and the rest is gone: check for a result > n);
+ * IPC_EOF on a seqpacket socket whose peer has gone. Descriptors that came
+ * with the data are closed (use ipc_sock_recvmsg to take them). Errors:
+ * IPC_ETIMEDOUT, IPC_EINTR, IPC_ECONNRESET, IPC_EINVAL (a listener). */
+IPC_API ssize_t ipc_sock_recv(ipc_sock_t *s, void *buf, size_t n,
+                              int timeout_ms);
+
+/* A message with descriptors and an address, for ipc_sock_sendmsg and
+ * ipc_sock_recvmsg. Zero it, then set the fields you use. */
+typedef struct ipc_sock_msg {
+  void *data;     /* bytes to send, or room for those received */
+  size_t len;     /* their count, or the room */
+  int *fds;       /* descriptors to pass, or room for those received */
+  size_t nfds;    /* their count, or the room; recvmsg sets how many came */
+  char *addr;     /* NULL, or the destination of sendmsg ("udp:1.2.3.4:5"),
+                     or room for the sender's address (recvmsg; a string, or
+                     "" when the sender has none) */
+  size_t addrcap; /* the room at addr (recvmsg): IPC_SOCK_ADDR_MAX suffices */
+} ipc_sock_msg_t;
+
+/* Sends m->data and passes m->fds (Unix sockets only, at most
+ * IPC_SOCK_MAX_FDS; the caller keeps its copies) to m->addr, or to the
+ * connected peer when addr is NULL. On a stream socket the descriptors
+ * travel with the first byte, so len must be > 0; the read that returns
+ * that byte returns them, and it may include earlier bytes but never later
+ * ones. Returns as
+ * ipc_sock_send, plus IPC_EBADF (a descriptor that is not open: nothing
+ * was sent), IPC_EINVAL (descriptors on TCP/UDP, too many, or none with no
+ * byte on a stream), an address error as for ipc_sock_connect. */
+IPC_API ssize_t ipc_sock_sendmsg(ipc_sock_t *s, const ipc_sock_msg_t *m,
+                                 int timeout_ms);
+/* Receives as ipc_sock_recv, and also the descriptors that came with the
+ * data (into m->fds, m->nfds set to their count; each is close-on-exec and
+ * the caller's to close) and the sender's address (into m->addr). When
+ * more descriptors came than m->nfds had room for, every one that arrived
+ * is closed and the call returns IPC_EMSGSIZE (the bytes are lost too).
+ * The kernel also does that when the process is out of descriptors. */
+IPC_API ssize_t ipc_sock_recvmsg(ipc_sock_t *s, ipc_sock_msg_t *m,
+                                 int timeout_ms);
+
+/* How ipc_sock_shutdown ends a connection. */
+#define IPC_SOCK_SHUT_RD 0x1 /* no more receiving */
+#define IPC_SOCK_SHUT_WR 0x2 /* no more sending: the peer reads IPC_EOF */
+
+/* Shuts down one or both directions (how: IPC_SOCK_SHUT_RD, _WR or both).
+ * Returns 0, IPC_ENOTCONN, IPC_EINVAL (how). */
+IPC_API int ipc_sock_shutdown(ipc_sock_t *s, int how);
+/* Writes the socket's own address ("tcp:127.0.0.1:43512", "unix:/x", or
+ * "unix:" when it has none) into buf, at most cap bytes with the zero, and
+ * returns its full length as snprintf does (>= cap: cut short), or -errno.
+ * An abstract name of another program may contain zero bytes: the length
+ * counts them. */
+IPC_API ssize_t ipc_sock_address(const ipc_sock_t *s, char *buf, size_t cap);
+/* The same for the connected peer; IPC_ENOTCONN when there is none. */
+IPC_API ssize_t ipc_sock_peer_address(const ipc_sock_t *s, char *buf,
+                                      size_t cap);
+/* The peer's credentials. Returns 0, IPC_ENOTSUP (not a Unix socket),
+ * IPC_ENOTCONN. */
+IPC_API int ipc_sock_peercred(const ipc_sock_t *s, ipc_sock_cred_t *cred);
+/* Removes the socket file of a Unix path address ("unix:/x"; any Unix
+ * scheme). Returns 0, IPC_ENOENT, IPC_ENOTSOCK (something other than a
+ * socket is there: left alone), IPC_EACCES, IPC_EINVAL (not a Unix path
+ * address: TCP, UDP, an abstract name), IPC_ENAMETOOLONG. */
+IPC_API int ipc_sock_unlink(const char *addr);
+/* ------------------------------------------------------ semaphores, locks
+ *
+ * POSIX semaphores, named ("/x", see ipc_name_check) or unnamed in a
+ * shared-memory segment; System V semaphore sets; a robust process-shared
+ * mutex in a segment. POSIX semaphores and the mutex have no descriptor to
+ * poll (the kernel offers none: waiting is a futex). Their bytes are
+ * glibc's sem_t and pthread_mutex_t, so every process sharing one must run
+ * glibc on the same architecture (any version: both layouts are part of
+ * glibc's ABI). A handle made from a segment maps the bytes it uses itself:
+ * closing the ipc_shm_t first does not pull the memory from under it. */
+typedef struct ipc_sem ipc_sem_t;
+typedef struct ipc_semset ipc_semset_t;
+typedef struct ipc_mutex ipc_mutex_t;
+
+/* Bytes and alignment an unnamed semaphore or a mutex takes in a segment
+ * (offsets passed below must be multiples of the alignment). */
+#define IPC_SEM_SIZE 32
+#define IPC_MUTEX_SIZE 64
+#define IPC_SEM_ALIGN 8
+#define IPC_MUTEX_ALIGN 8
+/* The largest value of a POSIX semaphore (SEM_VALUE_MAX), and of one in a
+ * System V set (SEMVMX). */
+#define IPC_SEM_VALUE_MAX 2147483647
+#define IPC_SEMSET_VALUE_MAX 32767
+
+/* Creates the named semaphore `name` with `value` (<= IPC_SEM_VALUE_MAX),
+ * exclusively, with exactly `mode` whatever the umask (0 means 0600).
+ * Returns 0, or IPC_EEXIST (the existing one is untouched), IPC_EINVAL (bad
+ * name, value, or mode bits beyond 0777), IPC_ENAMETOOLONG, IPC_EACCES,
+ * IPC_ENOSPC, IPC_EMFILE, IPC_ENOMEM. Nothing is left behind on failure. */
+IPC_API int ipc_sem_create(ipc_sem_t **out, const char *name, unsigned value,
+                           int mode);
+/* Opens an existing named semaphore. Returns 0, IPC_ENOENT, IPC_EACCES,
+ * IPC_EINVAL (bad name, or a file under the name that cannot hold a
+ * semaphore: not a regular file, or too small; it is never mapped),
+ * IPC_ENAMETOOLONG, IPC_EMFILE, IPC_ENOMEM. */
+IPC_API int ipc_sem_open(ipc_sem_t **out, const char *name);
+/* Removes a semaphore's name; open handles go on working. Returns 0,
+ * IPC_ENOENT, IPC_EACCES, IPC_EINVAL/IPC_ENAMETOOLONG. */
+IPC_API int ipc_sem_unlink(const char *name);
+/* Initialises an unnamed, process-shared semaphore with `value` at byte
+ * `offset` of seg (IPC_SEM_SIZE bytes, aligned to IPC_SEM_ALIGN), for the
+ * processes that map seg. Only while nobody uses the bytes: initialising a
+ * semaphore that has waiters strands them. Returns 0, or IPC_EINVAL
+ * (offset not aligned, value too large), IPC_ERANGE (the bytes are not all
+ * inside seg), IPC_EACCES (seg is read-only), IPC_ENOMEM. */
+IPC_API int ipc_sem_init(ipc_sem_t **out, ipc_shm_t *seg, size_t offset,
+                         unsigned value);
+/* A handle on the unnamed semaphore another process initialised at
+ * `offset` of seg. Errors as ipc_sem_init, plus IPC_ECORRUPT when the bytes
+ * cannot be a semaphore (a value above IPC_SEM_VALUE_MAX); zeroed bytes are
+ * a valid semaphore of value 0. */
+IPC_API int ipc_sem_attach(ipc_sem_t **out, ipc_shm_t *seg, size_t offset);
+/* Frees the handle (and its mapping); never removes the name and never
+ * destroys an unnamed semaphore. NULL is accepted. Returns 0. */
+IPC_API int ipc_sem_close(ipc_sem_t *s);
+/* Takes one (decrements), waiting while the value is 0. Returns 0,
+ * IPC_ETIMEDOUT, IPC_EINTR. */
+IPC_API int ipc_sem_wait(ipc_sem_t *s, int timeout_ms);
+/* Takes one if the value is above 0, without waiting: 0 or IPC_EAGAIN. */
+IPC_API int ipc_sem_trywait(ipc_sem_t *s);
+/* Gives one (increments), waking a waiter. Returns 0, or IPC_EOVERFLOW
+ * when the value is already IPC_SEM_VALUE_MAX (it is left as it was). */
+IPC_API int ipc_sem_post(ipc_sem_t *s);
+/* The current value (a snapshot), >= 0. */
+IPC_API int ipc_sem_value(ipc_sem_t *s);
+/* The name ("/x"), or NULL for an unnamed semaphore. */
+IPC_API const char *ipc_sem_name(const ipc_sem_t *s);
+
+/* One operation of ipc_semset_op, laid out as struct sembuf (semop(2)):
+ * adds `op` to semaphore `num` (op < 0 waits until the value is at least
+ * -op; op == 0 waits until it is 0). flags: 0, IPC_SEM_UNDO (the kernel
+ * reverts the operation when the process ends, however it ends), and
+ * IPC_NOWAIT (from <sys/ipc.h>: IPC_EAGAIN instead of waiting). */
+typedef struct ipc_semop {
+  unsigned short num;
+  short op;
+  short flags;
+} ipc_semop_t;
+#define IPC_SEM_UNDO 0x1000 /* SEM_UNDO */
+
+/* A set, as IPC_STAT and GETVAL/GETPID/GETNCNT/GETZCNT tell it. */
+typedef struct ipc_semset_stat {
+  int nsems;       /* semaphores in the set */
+  int mode;        /* permission bits */
+  uid_t uid, cuid; /* owner, creator */
+  gid_t gid, cgid;
+  int64_t otime; /* last semop, seconds since the epoch (0: never) */
+  int64_t ctime; /* creation or last change by semctl */
+} ipc_semset_stat_t;
+typedef struct ipc_semset_sem {
+  int value;
+  pid_t pid; /* the process of the last operation on it (0: none) */
+  int ncnt;  /* processes waiting for the value to grow */
+  int zcnt;  /* processes waiting for it to be 0 */
+} ipc_semset_sem_t;
+
+/* Creates a set of nsems semaphores, exclusively unless key is IPC_PRIVATE
+ * (always new), with exactly `mode` (0 means 0600), and initialises them
+ * to values[0..nsems) (NULL: all 0) so that no opener ever sees them
+ * uninitialised: the values are set, then a first semop marks the set
+ * ready (sem_otime != 0), which ipc_semset_open waits for. Returns 0, or
+ * IPC_EEXIST, IPC_EINVAL (nsems < 1 or above the system's SEMMSL, a value
+ * outside 0..IPC_SEMSET_VALUE_MAX, mode bits beyond 0777), IPC_ENOSPC (the
+ * system's limit of sets or semaphores), IPC_EACCES, IPC_ENOMEM. On failure
+ * the set is removed again. */
+IPC_API int ipc_semset_create(ipc_semset_t **out, key_t key, int nsems,
+                              const int *values, int mode);
+/* Opens an existing set by key, or by id when key is IPC_PRIVATE and
+ * id >= 0, then waits up to timeout_ms until its creator has initialised it
+ * (sem_otime != 0; a set made elsewhere must have seen one semop). Returns
+ * 0, IPC_ENOENT (no such key), IPC_EINVAL (no such id), IPC_EACCES,
+ * IPC_EIDRM, IPC_ETIMEDOUT (never initialised: its creator may have died),
+ * IPC_EINTR, IPC_ENOMEM. */
+IPC_API int ipc_semset_open(ipc_semset_t **out, key_t key, int id,
+                            int timeout_ms);
+/* Performs ops[0..n) atomically: all of them or, while any would wait,
+ * none. Waits at most timeout_ms (semtimedop). Returns 0, or IPC_ETIMEDOUT,
+ * IPC_EAGAIN (an op had IPC_NOWAIT), IPC_EINTR (nothing done), IPC_EOVERFLOW
+ * (a value, or an undo total, would pass IPC_SEMSET_VALUE_MAX: the kernel's
+ * ERANGE), IPC_EFBIG (num out of range), IPC_E2BIG (n above the system's
+ * SEMOPM), IPC_EINVAL (n == 0, unknown flags, or the set was removed),
+ * IPC_EIDRM (removed while waiting), IPC_EACCES, IPC_ENOSPC (undo
+ * structures), IPC_ENOMEM. */
+IPC_API int ipc_semset_op(ipc_semset_t *set, const ipc_semop_t *ops, size_t n,
+                          int timeout_ms);
+/* The value of semaphore num (>= 0), and, when info is not NULL, its value,
+ * last pid and waiter counts (each read by its own semctl: not one
+ * snapshot). Errors: IPC_EINVAL (num out of range, set removed),
+ * IPC_EIDRM, IPC_EACCES. */
+IPC_API int ipc_semset_get(ipc_semset_t *set, int num, ipc_semset_sem_t *info);
+/* Sets semaphore num to value (SETVAL), waking whoever that lets through,
+ * and clears every process's undo total for it. Returns 0, IPC_ERANGE
+ * (value outside 0..IPC_SEMSET_VALUE_MAX), IPC_EINVAL, IPC_EIDRM,
+ * IPC_EACCES. */
+IPC_API int ipc_semset_set(ipc_semset_t *set, int num, int value);
+/* Fills *st (IPC_STAT). Returns 0, IPC_EINVAL/IPC_EIDRM (removed),
+ * IPC_EACCES. */
+IPC_API int ipc_semset_stat(ipc_semset_t *set, ipc_semset_stat_t *st);
+/* Removes the set at once (IPC_RMID): waiters get IPC_EIDRM, later calls
+ * IPC_EINVAL. Returns 0, IPC_EPERM, IPC_EINVAL (already removed). */
+IPC_API int ipc_semset_remove(ipc_semset_t *set);
+/* Frees the handle; never removes the set. NULL is accepted. Returns 0. */
+IPC_API int ipc_semset_close(ipc_semset_t *set);
+/* The System V id, and the number of semaphores in the set. */
+IPC_API int ipc_semset_id(const ipc_semset_t *set);
+IPC_API int ipc_semset_count(const ipc_semset_t *set);
+
+/* A robust, process-shared mutex of IPC_MUTEX_SIZE bytes at byte `offset`
+ * of seg (aligned to IPC_MUTEX_ALIGN). It is owned by the thread that locked
+ * it. When that thread ends holding it (its process killed, say), the
+ * kernel marks it, and the next locker gets IPC_EOWNERDEAD with the lock
+ * held: it repairs the data, calls ipc_mutex_consistent, then unlocks.
+ * Unlocked without that, the mutex is not recoverable: every later lock
+ * gets IPC_ENOTRECOVERABLE until it is initialised again. */
+
+/* Initialises the mutex (unlocked) at offset. Only while nobody uses the
+ * bytes. Returns 0, or IPC_EINVAL (offset not aligned), IPC_ERANGE (not
+ * all inside seg), IPC_EACCES (seg is read-only), IPC_ENOMEM. */
+IPC_API int ipc_mutex_init(ipc_mutex_t **out, ipc_shm_t *seg, size_t offset);
+/* A handle on the mutex another process initialised at offset. Errors as
+ * ipc_mutex_init, plus IPC_ECORRUPT when the bytes hold no mutex made by
+ * ipc_mutex_init (or one of another layout). */
+IPC_API int ipc_mutex_attach(ipc_mutex_t **out, ipc_shm_t *seg, size_t offset);
+/* Locks, waiting at most timeout_ms. Returns 0; IPC_EOWNERDEAD (the lock
+ * IS held: see above); IPC_ETIMEDOUT; IPC_EINTR (a signal came while
+ * waiting: not held, call again); IPC_EDEADLK (this thread holds it
+ * already); IPC_ENOTRECOVERABLE; IPC_ECORRUPT (the bytes no longer hold
+ * the mutex). */
+IPC_API int ipc_mutex_lock(ipc_mutex_t *m, int timeout_ms);
+/* Marks the mutex, taken with IPC_EOWNERDEAD, consistent again. Returns 0,
+ * IPC_EPERM (this thread does not hold it), IPC_EINVAL (it is not in that
+ * state). */
+IPC_API int ipc_mutex_consistent(ipc_mutex_t *m);
+/* Unlocks. Returns 0, or IPC_EPERM when this thread does not hold it (the
+ * mutex is left as it was). */
+IPC_API int ipc_mutex_unlock(ipc_mutex_t *m);
+/* Who holds it: the holder's thread id (> 0, in its own pid namespace), 0
+ * when nobody does, IPC_EOWNERDEAD when its holder ended holding it and
+ * nobody has locked it since. A snapshot. */
+IPC_API pid_t ipc_mutex_owner(const ipc_mutex_t *m);
+/* Frees the handle. When the calling thread still holds the mutex, the
+ * handle's mapping is deliberately left in place (glibc keeps the mutexes
+ * a thread holds linked through their own bytes, and unmapping one would
+ * corrupt that list): the lock stays held until this thread unlocks it
+ * through another handle or ends (the next locker then gets
+ * IPC_EOWNERDEAD), and the call returns IPC_EBUSY. NULL is accepted.
+ * Returns 0 otherwise. */
+IPC_API int ipc_mutex_close(ipc_mutex_t *m);
 
 #ifdef __cplusplus
 }

@@ -228,10 +228,11 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_proc(L);
   lipc_open_shm(L);
   lipc_open_ring(L);
-  /* @area fifo: its opener call goes here */
-  /* @area mq: its opener call goes here */
-  /* @area sock: its opener call goes here */
-  /* @area sem: its opener call goes here */
+  lipc_open_fifo(L);
+  lipc_open_mq(L);
+  lipc_open_msg(L);
+  lipc_open_sock(L);
+  lipc_open_sem(L);
 
   return 1;
 }

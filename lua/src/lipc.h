@@ -109,11 +109,17 @@ void lipc_open_pipe(lua_State *L);
 void lipc_open_proc(lua_State *L);
 void lipc_open_shm(lua_State *L);
 void lipc_open_ring(lua_State *L);
-/* @area fifo: its opener goes here */
-/* @area mq: its opener goes here */
-/* @area sock: its opener goes here */
-/* @area sem: its opener goes here */
-
+void lipc_open_fifo(lua_State *L);
+#define LIPC_MQ "ipc.mq"   /* POSIX message queues (lipc_mq.c) */
+#define LIPC_MSG "ipc.msg" /* System V message queues (lipc_msg.c) */
+void lipc_open_mq(lua_State *L);
+void lipc_open_msg(lua_State *L);
+#define LIPC_SOCK "ipc.sock"
+void lipc_open_sock(lua_State *L);
+#define LIPC_SEM "ipc.sem"
+#define LIPC_SEMSET "ipc.semset"
+#define LIPC_MUTEX "ipc.mutex"
+void lipc_open_sem(lua_State *L);
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);
