@@ -305,6 +305,13 @@ IPC_API int ipc_shm_open(ipc_shm_t **out, const char *name, int flags);
  * made by fork share. Returns 0, IPC_EINVAL (size 0), IPC_ENOSPC,
  * IPC_EMFILE, IPC_ENOMEM. */
 IPC_API int ipc_shm_create_anon(ipc_shm_t **out, size_t size);
+/* Maps a descriptor of a segment made elsewhere (a memfd or a /dev/shm file
+ * received over a socket, say), its whole size: read-write when the
+ * descriptor allows it and flags lacks IPC_RDONLY, else read-only. The
+ * handle then owns fd. Returns 0, IPC_EBADF, IPC_EINVAL (not a regular
+ * file, size 0, unknown flags), IPC_ENOMEM; on failure fd stays the
+ * caller's. */
+IPC_API int ipc_shm_from_fd(ipc_shm_t **out, int fd, int flags);
 /* Removes the name of a POSIX segment; mappings stay valid. Returns 0,
  * IPC_ENOENT, IPC_EACCES, IPC_EINVAL/IPC_ENAMETOOLONG. */
 IPC_API int ipc_shm_unlink(const char *name);

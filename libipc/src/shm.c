@@ -210,6 +210,35 @@ fail:
   return rc;
 }
 
+int ipc_shm_from_fd(ipc_shm_t **out, int fd, int flags) {
+  struct stat st;
+  int rc;
+
+  *out = NULL;
+  if (flags & ~IPC_RDONLY)
+    return IPC_EINVAL;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fstat(fd, &st) < 0)
+    return -errno;
+  if (!S_ISREG(st.st_mode) || st.st_size <= 0 ||
+      (unsigned long long)st.st_size > (size_t)PTRDIFF_MAX)
+    return IPC_EINVAL;
+  ipc_shm_t *seg = shm_new();
+  if (!seg)
+    return IPC_ENOMEM;
+  int writable = !(flags & IPC_RDONLY) && (fl & O_ACCMODE) == O_RDWR;
+  rc = map_fd(seg, fd, (size_t)st.st_size, writable);
+  /* A memfd sealed against writing maps only for reading. */
+  if (rc == IPC_EPERM && writable)
+    rc = map_fd(seg, fd, (size_t)st.st_size, 0);
+  if (rc < 0) {
+    free(seg);
+    return rc;
+  }
+  *out = seg;
+  return 0;
+}
+
 int ipc_shm_unlink(const char *name) {
   int rc = ipc_name_check(name);
   if (rc < 0)

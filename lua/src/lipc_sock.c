@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* What recv reads at most when the caller does not say. */
@@ -156,9 +158,16 @@ static lipc_ud *aux_new(lua_State *L) {
   return lipc_newhandle(L, LIPC_SOCK, sizeof(lipc_ud));
 }
 
+/* Whether fd's file lives on tmpfs, where memfds and /dev/shm live. */
+static int aux_on_tmpfs(int fd) {
+  struct statfs sf;
+  return fstatfs(fd, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
 /* Pushes what a received descriptor becomes: an ipc.pipe for a pipe or
  * FIFO (the write end when it was opened write-only), an ipc.sock for a
- * socket libipc knows, else the integer. The value then owns fd. */
+ * socket libipc knows, an ipc.shm for a shared-memory segment, else the
+ * integer. The value then owns fd. */
 static void aux_pushfd(lua_State *L, int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0) {
@@ -183,9 +192,17 @@ static void aux_pushfd(lua_State *L, int fd) {
       return;
     }
     lua_pop(L, 1);
+  } else if (S_ISREG(st.st_mode) && aux_on_tmpfs(fd)) {
+    /* A memfd or a /dev/shm file: a shared-memory segment. (Files on
+     * disks stay integers: mapping them is not what a receiver expects.) */
+    lipc_ud *ud = lipc_newhandle(L, LIPC_SHM, sizeof(lipc_ud));
+    ipc_shm_t *seg;
+    if (ipc_shm_from_fd(&seg, fd, 0) == 0) {
+      ud->obj = seg;
+      return;
+    }
+    lua_pop(L, 1);
   }
-  /* A shm segment would need a libipc call that maps a descriptor it is
-   * given; there is none, so it comes back as an integer too. */
   lua_pushinteger(L, fd);
 }
 

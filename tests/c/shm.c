@@ -705,3 +705,56 @@ Test(shm, sysv_create_that_cannot_attach_removes_what_it_made, .timeout = 10) {
   }
   expect_child_ok(pid);
 }
+
+Test(shm, from_fd_maps_a_memfd_and_owns_its_descriptor, .timeout = 10) {
+  int fd = memfd_create("from-fd", MFD_CLOEXEC);
+  cr_assert(fd >= 0);
+  cr_assert(ftruncate(fd, 8192) == 0);
+  cr_assert(pwrite(fd, "hello", 5, 0) == 5);
+  ipc_shm_t *seg;
+  cr_assert_eq(ipc_shm_from_fd(&seg, fd, 0), 0);
+  cr_assert_eq(ipc_shm_size(seg), 8192);
+  cr_assert(ipc_shm_writable(seg));
+  cr_assert_eq(ipc_shm_fd(seg), fd);
+  cr_assert(memcmp(ipc_shm_addr(seg), "hello", 5) == 0);
+  memcpy(ipc_shm_addr(seg), "HE", 2); /* shared with the descriptor */
+  char back[5];
+  cr_assert(pread(fd, back, 5, 0) == 5);
+  cr_assert(memcmp(back, "HEllo", 5) == 0);
+  ipc_shm_close(seg);
+  cr_assert(fcntl(fd, F_GETFD) < 0 && errno == EBADF, "close closed the fd");
+}
+
+Test(shm, from_fd_maps_read_only_descriptors_and_sealed_memfds_read_only,
+     .timeout = 10) {
+  int fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  cr_assert(fd >= 0);
+  cr_assert(ftruncate(fd, 4096) == 0);
+  cr_assert(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE) == 0);
+  ipc_shm_t *seg;
+  cr_assert_eq(ipc_shm_from_fd(&seg, fd, 0), 0);
+  cr_assert_not(ipc_shm_writable(seg));
+  ipc_shm_close(seg);
+  fd = memfd_create("ro", MFD_CLOEXEC);
+  cr_assert(ftruncate(fd, 4096) == 0);
+  cr_assert_eq(ipc_shm_from_fd(&seg, fd, IPC_RDONLY), 0);
+  cr_assert_not(ipc_shm_writable(seg));
+  ipc_shm_close(seg);
+}
+
+Test(shm, from_fd_refuses_pipes_empty_files_and_bad_descriptors_keeping_them,
+     .timeout = 10) {
+  ipc_shm_t *seg = (ipc_shm_t *)1;
+  int fds[2];
+  cr_assert(pipe2(fds, O_CLOEXEC) == 0);
+  cr_assert_eq(ipc_shm_from_fd(&seg, fds[0], 0), IPC_EINVAL);
+  cr_assert_null(seg);
+  cr_assert(fcntl(fds[0], F_GETFD) >= 0, "the caller still owns the fd");
+  int empty = memfd_create("empty", MFD_CLOEXEC);
+  cr_assert_eq(ipc_shm_from_fd(&seg, empty, 0), IPC_EINVAL);
+  cr_assert_eq(ipc_shm_from_fd(&seg, empty, 0x40), IPC_EINVAL);
+  cr_assert_eq(ipc_shm_from_fd(&seg, 1 << 20, 0), IPC_EBADF);
+  close(fds[0]);
+  close(fds[1]);
+  close(empty);
+}
