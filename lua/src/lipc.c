@@ -19,8 +19,9 @@ void lipc_newclass(lua_State *L, const char *cls, const luaL_Reg *methods,
     lua_getfield(L, -1, "__gc");
     lua_setfield(L, -2, "__close");
   }
-  lua_newtable(L); /* mt, methods */
-  lipc_setfuncs(L, methods, 0);
+  lua_newtable(L);      /* mt, methods */
+  lua_pushvalue(L, -2); /* mt, methods, mt: upvalue 1 of every method */
+  lipc_setfuncs(L, methods, 1);
   lua_getfield(L, -2, "__index"); /* mt, methods, __index */
   if (lua_iscfunction(L, -1)) {
     lua_CFunction index = lua_tocfunction(L, -1);
@@ -153,10 +154,31 @@ double lipc_checktimeout(lua_State *L, int arg) {
   return s * 1000.0 > (double)INT_MAX ? -1 : s;
 }
 
+void *lipc_checkself(lua_State *L, const char *cls) {
+  lipc_ud *u = lua_touserdata(L, 1);
+  if (u != NULL && lua_getmetatable(L, 1)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same && u->obj != NULL)
+      return u;
+  }
+  return lipc_checkhandle(L, 1, cls, 1);
+}
+
+void lipc_checkopen(lua_State *L, const void *handle, const char *cls) {
+  if (((const lipc_ud *)handle)->obj == NULL)
+    luaL_error(L, "attempt to use a closed %s", cls);
+}
+
 void lipc_deadline_start(lipc_deadline *d, double seconds) {
   d->forever = seconds < 0;
   if (d->forever)
     return;
+  if (seconds == 0) { /* a poll: long past, and no clock read */
+    d->at.tv_sec = 0;
+    d->at.tv_nsec = 0;
+    return;
+  }
   clock_gettime(CLOCK_MONOTONIC, &d->at);
   long long ns = (long long)(seconds * 1e9);
   d->at.tv_sec += (time_t)(ns / 1000000000);
@@ -170,6 +192,8 @@ void lipc_deadline_start(lipc_deadline *d, double seconds) {
 int lipc_deadline_ms(const lipc_deadline *d) {
   if (d->forever)
     return -1;
+  if (d->at.tv_sec == 0 && d->at.tv_nsec == 0)
+    return 0;
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   long long ns = (long long)(d->at.tv_sec - now.tv_sec) * 1000000000 +
@@ -235,4 +259,9 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_sem(L);
 
   return 1;
+}
+
+int lipc_deadline_begin(lipc_deadline *d, double seconds) {
+  lipc_deadline_start(d, seconds);
+  return lipc_deadline_ms(d);
 }

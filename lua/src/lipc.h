@@ -53,7 +53,8 @@ typedef struct lipc_deadline {
  * metamethods (one __gc function also serves __close where it exists) and
  * __index. Without an "__index" among the metamethods, __index is the table
  * of methods; an "__index" C function gets that table as upvalue 1 instead,
- * to look methods up itself. Leaves the stack as it was. */
+ * to look methods up itself. Every method gets the metatable as upvalue 1,
+ * for lipc_checkself. Leaves the stack as it was. */
 void lipc_newclass(lua_State *L, const char *cls, const luaL_Reg *methods,
                    const luaL_Reg *metamethods);
 
@@ -61,6 +62,16 @@ void lipc_newclass(lua_State *L, const char *cls, const luaL_Reg *methods,
  * expected, got <type>)" for any other value, and, when open is set,
  * "attempt to use a closed cls" for a closed handle. */
 void *lipc_checkhandle(lua_State *L, int arg, const char *cls, int open);
+
+/* The open handle of class cls at argument 1 of a method (made by
+ * lipc_newclass): one metatable comparison with upvalue 1, without
+ * luaL_checkudata's registry lookup, for the hot calls. Anything else goes
+ * to lipc_checkhandle, which raises. */
+void *lipc_checkself(lua_State *L, const char *cls);
+
+/* Raises "attempt to use a closed cls" when the handle was closed, as the
+ * interrupt hook (lipc_interrupted) may have done during a call. */
+void lipc_checkopen(lua_State *L, const void *handle, const char *cls);
 
 /* Pushes a new closed handle of class cls of size bytes (a struct starting
  * with lipc_ud) with an empty table as user value. */
@@ -92,6 +103,10 @@ double lipc_checktimeout(lua_State *L, int arg);
 
 /* Starts a deadline seconds from now (seconds < 0: forever). */
 void lipc_deadline_start(lipc_deadline *d, double seconds);
+
+/* lipc_deadline_start, then the first timeout_ms. Only seconds > 0 reads
+ * the clock: the hot calls (forever, or 0 to poll) make no system call. */
+int lipc_deadline_begin(lipc_deadline *d, double seconds);
 
 /* The timeout_ms for the next libipc call: -1 forever, else the whole
  * milliseconds left, rounded up, 0 once the deadline has passed. */

@@ -21,27 +21,6 @@ typedef struct lipc_mq {
 
 /* ------------------------------------------------------------- arguments */
 
-/* The open queue at 1. Methods have the class's metatable as upvalue 1
- * (as in lipc_ring.c), so the check is one metatable comparison without
- * luaL_testudata's registry lookup; anything else goes to lipc_checkhandle
- * to raise. */
-static lipc_mq *aux_check(lua_State *L) {
-  lipc_mq *u = lua_touserdata(L, 1);
-  if (u != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && u->ud.obj != NULL)
-      return u;
-  }
-  return lipc_checkhandle(L, 1, LIPC_MQ, 1);
-}
-
-/* After the interrupt hook ran: it may have closed the handle. */
-static void aux_stillopen(lua_State *L, const lipc_mq *u) {
-  if (u->ud.obj == NULL)
-    luaL_error(L, "attempt to use a closed %s", LIPC_MQ);
-}
-
 /* opts[key] of the table at arg: nil (0) or a positive integer that fits a
  * long. */
 static long aux_optcount(lua_State *L, int arg, const char *key) {
@@ -69,19 +48,6 @@ static unsigned aux_optprio(lua_State *L, int arg) {
   return (unsigned)p;
 }
 
-/* Starts d for timeout t (seconds, < 0 forever) and returns the first
- * timeout_ms. Only t > 0 reads the clock. */
-static int aux_deadline(lipc_deadline *d, double t) {
-  if (t <= 0) {
-    d->forever = t < 0;
-    d->at.tv_sec = 0; /* long past: lipc_deadline_ms gives 0 */
-    d->at.tv_nsec = 0;
-    return t < 0 ? -1 : 0;
-  }
-  lipc_deadline_start(d, t);
-  return lipc_deadline_ms(d);
-}
-
 /* nil, "<what> <name>: <message>", code. */
 static int aux_fail(lua_State *L, const lipc_mq *u, int code,
                     const char *what) {
@@ -92,16 +58,16 @@ static int aux_fail(lua_State *L, const lipc_mq *u, int code,
 
 /* q:send(s, [prio], [timeout]) -> true, or nil, msg, code. */
 static int m_send(lua_State *L) {
-  lipc_mq *u = aux_check(L);
+  lipc_mq *u = ((lipc_mq *)lipc_checkself(L, LIPC_MQ));
   size_t len;
   const char *s = luaL_checklstring(L, 2, &len);
   unsigned prio = aux_optprio(L, 3);
   lipc_deadline d;
   int rc = ipc_mq_send(u->ud.obj, s, len, prio,
-                       aux_deadline(&d, lipc_checktimeout(L, 4)));
+                       lipc_deadline_begin(&d, lipc_checktimeout(L, 4)));
   while (rc == IPC_EINTR) {
     lipc_interrupted(L);
-    aux_stillopen(L, u);
+    lipc_checkopen(L, u, LIPC_MQ);
     rc = ipc_mq_send(u->ud.obj, s, len, prio, lipc_deadline_ms(&d));
   }
   if (rc == IPC_EMSGSIZE) {
@@ -122,9 +88,9 @@ static int m_send(lua_State *L) {
 
 /* q:receive([timeout]) -> s, prio; or nil, msg, code. */
 static int m_receive(lua_State *L) {
-  lipc_mq *u = aux_check(L);
+  lipc_mq *u = ((lipc_mq *)lipc_checkself(L, LIPC_MQ));
   lipc_deadline d;
-  int ms = aux_deadline(&d, lipc_checktimeout(L, 2));
+  int ms = lipc_deadline_begin(&d, lipc_checktimeout(L, 2));
   if (u->buf == NULL && (u->buf = malloc(u->msgsize ? u->msgsize : 1)) == NULL)
     return aux_fail(L, u, IPC_ENOMEM, "receive");
   unsigned prio;
@@ -132,7 +98,7 @@ static int m_receive(lua_State *L) {
   while ((n = ipc_mq_receive(u->ud.obj, u->buf, u->msgsize, &prio, ms)) ==
          IPC_EINTR) {
     lipc_interrupted(L);
-    aux_stillopen(L, u);
+    lipc_checkopen(L, u, LIPC_MQ);
     ms = lipc_deadline_ms(&d);
   }
   if (n < 0)
@@ -146,7 +112,7 @@ static int m_receive(lua_State *L) {
 
 /* q:getattr() -> {maxmsg, msgsize, curmsgs, nonblock}, or nil, msg, code. */
 static int m_getattr(lua_State *L) {
-  lipc_mq *u = aux_check(L);
+  lipc_mq *u = ((lipc_mq *)lipc_checkself(L, LIPC_MQ));
   ipc_mq_attr_t a;
   int rc = ipc_mq_get_attr(u->ud.obj, &a);
   int blocking = rc < 0 ? rc : ipc_mq_get_blocking(u->ud.obj);
@@ -166,7 +132,7 @@ static int m_getattr(lua_State *L) {
 
 /* q:setblocking(bool) -> q, or nil, msg, code. */
 static int m_setblocking(lua_State *L) {
-  lipc_mq *u = aux_check(L);
+  lipc_mq *u = ((lipc_mq *)lipc_checkself(L, LIPC_MQ));
   luaL_checktype(L, 2, LUA_TBOOLEAN);
   int rc = ipc_mq_set_blocking(u->ud.obj, lua_toboolean(L, 2));
   if (rc < 0)
@@ -178,12 +144,14 @@ static int m_setblocking(lua_State *L) {
 /* q:fd() -> the descriptor, for poll: readable when a message is there,
  * writable when there is room. */
 static int m_fd(lua_State *L) {
-  lua_pushinteger(L, ipc_mq_fd(aux_check(L)->ud.obj));
+  lua_pushinteger(L,
+                  ipc_mq_fd(((lipc_mq *)lipc_checkself(L, LIPC_MQ))->ud.obj));
   return 1;
 }
 
 static int m_name(lua_State *L) {
-  lua_pushstring(L, ipc_mq_name(aux_check(L)->ud.obj));
+  lua_pushstring(L,
+                 ipc_mq_name(((lipc_mq *)lipc_checkself(L, LIPC_MQ))->ud.obj));
   return 1;
 }
 
@@ -199,7 +167,7 @@ static int aux_close(lipc_mq *u) {
 
 /* q:close() -> true, or nil, msg, code (closed either way). Never unlinks. */
 static int m_close(lua_State *L) {
-  int rc = aux_close(aux_check(L));
+  int rc = aux_close(((lipc_mq *)lipc_checkself(L, LIPC_MQ)));
   if (rc < 0)
     return lipc_fail(L, rc, "close");
   lua_pushboolean(L, 1);
@@ -380,15 +348,9 @@ static const luaL_Reg metameth[] = {
     {NULL, NULL},
 };
 
-/* Registered with the metatable as upvalue 1 (see aux_check). */
+/* Its methods get the metatable as upvalue 1 (lipc_newclass). */
 void lipc_open_mq(lua_State *L) {
-  static const luaL_Reg none[] = {{NULL, NULL}};
-  lipc_newclass(L, LIPC_MQ, none, metameth);
-  luaL_getmetatable(L, LIPC_MQ);  /* mt */
-  lua_getfield(L, -1, "__index"); /* mt, methods */
-  lua_pushvalue(L, -2);           /* mt, methods, mt */
-  lipc_setfuncs(L, meth, 1);      /* mt, methods */
-  lua_pop(L, 2);
+  lipc_newclass(L, LIPC_MQ, meth, metameth);
   lipc_newlib(L, mqlib);
   lua_setfield(L, -2, "mq");
 }

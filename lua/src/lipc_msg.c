@@ -25,26 +25,6 @@ typedef struct lipc_msg {
 
 /* ------------------------------------------------------------- arguments */
 
-/* The open queue at 1. Methods have the class's metatable as upvalue 1
- * (as in lipc_ring.c), so the check is one metatable comparison without
- * luaL_testudata's registry lookup; anything else goes to lipc_checkhandle
- * to raise. */
-static lipc_msg *aux_check(lua_State *L) {
-  lipc_msg *u = lua_touserdata(L, 1);
-  if (u != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && u->ud.obj != NULL)
-      return u;
-  }
-  return lipc_checkhandle(L, 1, LIPC_MSG, 1);
-}
-
-static void aux_stillopen(lua_State *L, const lipc_msg *u) {
-  if (u->ud.obj == NULL)
-    luaL_error(L, "attempt to use a closed %s", LIPC_MSG);
-}
-
 /* A System V key at arg: an integer in [-2^31, 2^32), as ftok gives it or
  * as ipcs shows it (unsigned). */
 static key_t aux_checkkey(lua_State *L, int arg) {
@@ -57,17 +37,6 @@ static key_t aux_checkkey(lua_State *L, int arg) {
 /* A message type at arg: an integer that fits a C long. */
 static long aux_checktype(lua_State *L, int arg) {
   return (long)lipc_checkinteger(L, arg); /* 64 bits both, on Linux */
-}
-
-static int aux_deadline(lipc_deadline *d, double t) {
-  if (t <= 0) {
-    d->forever = t < 0;
-    d->at.tv_sec = 0; /* long past: lipc_deadline_ms gives 0 */
-    d->at.tv_nsec = 0;
-    return t < 0 ? -1 : 0;
-  }
-  lipc_deadline_start(d, t);
-  return lipc_deadline_ms(d);
 }
 
 /* nil, "<what> id <n>: <message>", code. */
@@ -102,17 +71,17 @@ static int aux_growbuf(lipc_msg *u, size_t need) {
 
 /* q:send(type, s, [timeout]) -> true, or nil, msg, code. */
 static int m_send(lua_State *L) {
-  lipc_msg *u = aux_check(L);
+  lipc_msg *u = ((lipc_msg *)lipc_checkself(L, LIPC_MSG));
   long type = aux_checktype(L, 2);
   luaL_argcheck(L, type > 0, 2, "type must be positive");
   size_t len;
   const char *s = luaL_checklstring(L, 3, &len);
   lipc_deadline d;
   int rc = ipc_msg_send(u->ud.obj, type, s, len,
-                        aux_deadline(&d, lipc_checktimeout(L, 4)));
+                        lipc_deadline_begin(&d, lipc_checktimeout(L, 4)));
   while (rc == IPC_EINTR) {
     lipc_interrupted(L);
-    aux_stillopen(L, u);
+    lipc_checkopen(L, u, LIPC_MSG);
     rc = ipc_msg_send(u->ud.obj, type, s, len, lipc_deadline_ms(&d));
   }
   if (rc == IPC_EMSGSIZE) {
@@ -134,7 +103,7 @@ static int m_send(lua_State *L) {
  * message comes, whatever its length. */
 static int m_receive(lua_State *L) {
   static const char *const known[] = {"size", "truncate", NULL};
-  lipc_msg *u = aux_check(L);
+  lipc_msg *u = ((lipc_msg *)lipc_checkself(L, LIPC_MSG));
   long select = lua_isnoneornil(L, 2) ? 0 : aux_checktype(L, 2);
   double timeout = lipc_checktimeout(L, 3);
   lipc_checkopts(L, 4, known);
@@ -166,7 +135,7 @@ static int m_receive(lua_State *L) {
   if (aux_growbuf(u, cap) < 0)
     return aux_fail(L, u, IPC_ENOMEM, "receive");
   lipc_deadline d;
-  int ms = aux_deadline(&d, timeout);
+  int ms = lipc_deadline_begin(&d, timeout);
   long type = 0;
   ssize_t n;
   for (;;) {
@@ -180,7 +149,7 @@ static int m_receive(lua_State *L) {
         return aux_fail(L, u, IPC_ENOMEM, "receive");
     } else if (n == IPC_EINTR) {
       lipc_interrupted(L);
-      aux_stillopen(L, u);
+      lipc_checkopen(L, u, LIPC_MSG);
     } else {
       break;
     }
@@ -208,7 +177,7 @@ static int m_receive(lua_State *L) {
  * send_time, receive_time, change_time, key, uid, gid, mode}, or nil, msg,
  * code. */
 static int m_stat(lua_State *L) {
-  lipc_msg *u = aux_check(L);
+  lipc_msg *u = ((lipc_msg *)lipc_checkself(L, LIPC_MSG));
   ipc_msg_stat_t st;
   int rc = ipc_msg_stat(u->ud.obj, &st);
   if (rc < 0)
@@ -236,7 +205,7 @@ static int m_stat(lua_State *L) {
 
 /* q:set_max_bytes(n) -> q, or nil, msg, code. */
 static int m_set_max_bytes(lua_State *L) {
-  lipc_msg *u = aux_check(L);
+  lipc_msg *u = ((lipc_msg *)lipc_checkself(L, LIPC_MSG));
   lua_Integer n = lipc_checkinteger(L, 2);
   luaL_argcheck(L, n > 0, 2, "byte limit must be positive");
   int rc = ipc_msg_set_max_bytes(u->ud.obj, (size_t)n);
@@ -249,7 +218,7 @@ static int m_set_max_bytes(lua_State *L) {
 /* q:remove() -> true, or nil, msg, code: removes the queue and its
  * messages; waiting receivers get EIDRM. */
 static int m_remove(lua_State *L) {
-  lipc_msg *u = aux_check(L);
+  lipc_msg *u = ((lipc_msg *)lipc_checkself(L, LIPC_MSG));
   int rc = ipc_msg_remove(u->ud.obj);
   if (rc < 0)
     return aux_fail(L, u, rc, "remove");
@@ -258,14 +227,15 @@ static int m_remove(lua_State *L) {
 }
 
 static int m_id(lua_State *L) {
-  lua_pushinteger(L, ipc_msg_id(aux_check(L)->ud.obj));
+  lua_pushinteger(
+      L, ipc_msg_id(((lipc_msg *)lipc_checkself(L, LIPC_MSG))->ud.obj));
   return 1;
 }
 
 /* q:key() -> the key it was made or opened with, or nil (private, or by
  * id). */
 static int m_key(lua_State *L) {
-  key_t key = ipc_msg_key(aux_check(L)->ud.obj);
+  key_t key = ipc_msg_key(((lipc_msg *)lipc_checkself(L, LIPC_MSG))->ud.obj);
   if (key == IPC_PRIVATE)
     lua_pushnil(L);
   else
@@ -284,7 +254,7 @@ static void aux_close(lipc_msg *u) {
 
 /* q:close() -> true. Frees the handle; the queue stays (see remove). */
 static int m_close(lua_State *L) {
-  aux_close(aux_check(L));
+  aux_close(((lipc_msg *)lipc_checkself(L, LIPC_MSG)));
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -414,15 +384,9 @@ static const luaL_Reg metameth[] = {
     {NULL, NULL},
 };
 
-/* Registered with the metatable as upvalue 1 (see aux_check). */
+/* Its methods get the metatable as upvalue 1 (lipc_newclass). */
 void lipc_open_msg(lua_State *L) {
-  static const luaL_Reg none[] = {{NULL, NULL}};
-  lipc_newclass(L, LIPC_MSG, none, metameth);
-  luaL_getmetatable(L, LIPC_MSG); /* mt */
-  lua_getfield(L, -1, "__index"); /* mt, methods */
-  lua_pushvalue(L, -2);           /* mt, methods, mt */
-  lipc_setfuncs(L, meth, 1);      /* mt, methods */
-  lua_pop(L, 2);
+  lipc_newclass(L, LIPC_MSG, meth, metameth);
   lipc_newlib(L, msglib); /* ipc, msg */
   /* ipc.msg.ftok is ipc.shm.ftok: keys serve every System V object. */
   lua_getfield(L, -2, "shm");

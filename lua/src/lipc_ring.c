@@ -125,42 +125,6 @@ static const char *aux_checkmsg(lua_State *L, int arg, size_t *len) {
   return lua_tolstring(L, arg, len);
 }
 
-/* The open ring at 1. Methods have the class's metatable as upvalue 1, so
- * the check is one metatable comparison, as luaL_testudata's but without
- * its registry lookup; anything else goes to lipc_checkhandle to raise. */
-static lipc_ring *aux_check(lua_State *L) {
-  lipc_ring *u = lua_touserdata(L, 1);
-  if (u != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && u->ud.obj != NULL)
-      return u;
-  }
-  return lipc_checkhandle(L, 1, LIPC_RING, 1);
-}
-
-/* After the interrupt hook ran: it may have closed the handle. */
-static void aux_stillopen(lua_State *L, const lipc_ring *u) {
-  if (u->ud.obj == NULL)
-    luaL_error(L, "attempt to use a closed %s", LIPC_RING);
-}
-
-/* Starts d for timeout t (seconds, < 0 forever) and returns the first
- * timeout_ms. Only t > 0 reads the clock: the hot calls (forever, or 0 to
- * poll) make no system call here. */
-static int aux_deadline(lipc_deadline *d, double t) {
-  if (t <= 0) {
-    d->forever = t < 0;
-    d->at.tv_sec = 0; /* long past: lipc_deadline_ms gives 0 */
-    d->at.tv_nsec = 0;
-    return t < 0 ? -1 : 0;
-  }
-  lipc_deadline_start(d, t);
-  double ms = t * 1000.0; /* at most INT_MAX (lipc_checktimeout) */
-  int whole = (int)ms;
-  return whole < ms ? whole + 1 : whole;
-}
-
 /* nil, "<what> <name>: <message>", code; the name only for a named ring. */
 static int aux_fail(lua_State *L, const lipc_ring *u, int code,
                     const char *what) {
@@ -190,15 +154,15 @@ static int aux_growbuf(lipc_ring *u, size_t need) {
 
 /* q:push(s, [timeout]) -> true, or nil, msg, code. */
 static int m_push(lua_State *L) {
-  lipc_ring *u = aux_check(L);
+  lipc_ring *u = ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   size_t len;
   const char *s = aux_checkmsg(L, 2, &len);
   lipc_deadline d;
   int rc = ipc_ring_push(u->ud.obj, s, len,
-                         aux_deadline(&d, lipc_checktimeout(L, 3)));
+                         lipc_deadline_begin(&d, lipc_checktimeout(L, 3)));
   while (rc == IPC_EINTR) {
     lipc_interrupted(L);
-    aux_stillopen(L, u);
+    lipc_checkopen(L, u, LIPC_RING);
     rc = ipc_ring_push(u->ud.obj, s, len, lipc_deadline_ms(&d));
   }
   if (rc < 0)
@@ -211,7 +175,7 @@ static int m_push(lua_State *L) {
  * EINTR is handled (the hook runs, the pop goes on with the time left). */
 static ssize_t aux_pop(lua_State *L, lipc_ring *u, double timeout) {
   lipc_deadline d;
-  int ms = aux_deadline(&d, timeout);
+  int ms = lipc_deadline_begin(&d, timeout);
   if (u->buf == NULL && aux_growbuf(u, 1) < 0)
     return IPC_ENOMEM;
   for (;;) {
@@ -226,7 +190,7 @@ static ssize_t aux_pop(lua_State *L, lipc_ring *u, double timeout) {
         return IPC_ENOMEM;
     } else if (n == IPC_EINTR) {
       lipc_interrupted(L);
-      aux_stillopen(L, u);
+      lipc_checkopen(L, u, LIPC_RING);
     } else {
       return n;
     }
@@ -236,7 +200,7 @@ static ssize_t aux_pop(lua_State *L, lipc_ring *u, double timeout) {
 
 /* q:pop([timeout]) -> string, or nil, msg, code. */
 static int m_pop(lua_State *L) {
-  lipc_ring *u = aux_check(L);
+  lipc_ring *u = ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   ssize_t n = aux_pop(L, u, lipc_checktimeout(L, 2));
   if (n < 0)
     return aux_fail(L, u, (int)n, "pop");
@@ -249,15 +213,15 @@ static int m_pop(lua_State *L) {
  * retried: libipc's EINTR does not say whether s went in, and pushing it
  * again could deliver it twice; the hook runs, then EINTR comes back. */
 static int m_push_sync(lua_State *L) {
-  lipc_ring *u = aux_check(L);
+  lipc_ring *u = ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   size_t len;
   const char *s = aux_checkmsg(L, 2, &len);
   lipc_deadline d; /* only for the conversion: there is no retry */
   int rc = ipc_ring_push_sync(u->ud.obj, s, len,
-                              aux_deadline(&d, lipc_checktimeout(L, 3)));
+                              lipc_deadline_begin(&d, lipc_checktimeout(L, 3)));
   if (rc == IPC_EINTR) {
     lipc_interrupted(L);
-    aux_stillopen(L, u);
+    lipc_checkopen(L, u, LIPC_RING);
   }
   if (rc < 0)
     return aux_fail(L, u, rc, "push_sync");
@@ -291,7 +255,7 @@ static int aux_collect(lua_State *L, lipc_ring *u, size_t from, size_t n) {
  * next call tells why) after some went in; nil, msg, code when none did.
  * Every element is checked before anything is pushed. */
 static int m_push_many(lua_State *L) {
-  lipc_ring *u = aux_check(L);
+  lipc_ring *u = ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   luaL_checktype(L, 2, LUA_TTABLE);
   double timeout = lipc_checktimeout(L, 3);
   size_t n = lipc_rawlen(L, 2);
@@ -305,7 +269,7 @@ static int m_push_many(lua_State *L) {
   if (aux_collect(L, u, 0, n)) /* at once, nothing pushed */
     return aux_fail(L, u, IPC_EMSGSIZE, "push_many");
   lipc_deadline d;
-  int ms = aux_deadline(&d, timeout);
+  int ms = lipc_deadline_begin(&d, timeout);
   size_t done = 0;
   ssize_t k = 0;
   while (done < n) {
@@ -314,7 +278,7 @@ static int m_push_many(lua_State *L) {
       done += (size_t)k; /* the rest waits for room with the time left */
     } else if (k == IPC_EINTR) {
       lipc_interrupted(L);
-      aux_stillopen(L, u);
+      lipc_checkopen(L, u, LIPC_RING);
       /* The hook ran Lua code, which may have changed the list and let
        * its old strings be collected: take them again. */
       if (aux_collect(L, u, done, n)) {
@@ -361,11 +325,11 @@ static int aux_visit(void *ctx, const void *msg, size_t len) {
 /* q:pop_many(max, [timeout]) -> a list of 1 to max strings, or nil, msg,
  * code. Waits for the first message only. */
 static int m_pop_many(lua_State *L) {
-  lipc_ring *u = aux_check(L);
+  lipc_ring *u = ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   lua_Integer max = lipc_checkinteger(L, 2);
   luaL_argcheck(L, max >= 1, 2, "max must be positive");
   lipc_deadline d;
-  int ms = aux_deadline(&d, lipc_checktimeout(L, 3));
+  int ms = lipc_deadline_begin(&d, lipc_checktimeout(L, 3));
   batch b = {u, 0, 0, (uint64_t)max > SIZE_MAX ? SIZE_MAX : (size_t)max};
   if (u->lenscap == 0) {
     size_t cap = b.max < 64 ? b.max : 64;
@@ -381,7 +345,7 @@ static int m_pop_many(lua_State *L) {
     if (n != IPC_EINTR)
       break;
     lipc_interrupted(L);
-    aux_stillopen(L, u);
+    lipc_checkopen(L, u, LIPC_RING);
     ms = lipc_deadline_ms(&d);
   }
   if (n < 0)
@@ -403,7 +367,7 @@ static int m_pop_many(lua_State *L) {
  * upvalue 2. Ends at EOF and at ETIMEDOUT; raises on any other failure. */
 static int aux_messages_next(lua_State *L) {
   lipc_ring *u = lua_touserdata(L, lua_upvalueindex(1));
-  aux_stillopen(L, u);
+  lipc_checkopen(L, u, LIPC_RING);
   ssize_t n = aux_pop(L, u, lua_tonumber(L, lua_upvalueindex(2)));
   if (n >= 0) {
     lua_pushlstring(L, u->buf, (size_t)n);
@@ -418,7 +382,7 @@ static int aux_messages_next(lua_State *L) {
 /* q:messages([timeout]) -> an iterator for a generic for, each turn one
  * message popped with that timeout. */
 static int m_messages(lua_State *L) {
-  aux_check(L);
+  ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   double timeout = lipc_checktimeout(L, 2);
   lua_settop(L, 1);
   lua_pushnumber(L, (lua_Number)timeout);
@@ -457,7 +421,7 @@ static int aux_stats(lua_State *L, lipc_ring *u) {
 /* q:stats() -> {capacity, max_message, used, depth, pushed, popped,
  * abandoned, waits, mode, producers, consumers}, or nil, msg, code. */
 static int m_stats(lua_State *L) {
-  lipc_ring *u = aux_check(L);
+  lipc_ring *u = ((lipc_ring *)lipc_checkself(L, LIPC_RING));
   int rc = aux_stats(L, u);
   if (rc < 0)
     return aux_fail(L, u, rc, "stats");
@@ -466,7 +430,8 @@ static int m_stats(lua_State *L) {
 
 /* q:name() -> "/x", or nil for an anonymous ring. */
 static int m_name(lua_State *L) {
-  const char *name = ipc_ring_name(aux_check(L)->ud.obj);
+  const char *name =
+      ipc_ring_name(((lipc_ring *)lipc_checkself(L, LIPC_RING))->ud.obj);
   if (name != NULL)
     lua_pushstring(L, name);
   else
@@ -476,7 +441,8 @@ static int m_name(lua_State *L) {
 
 /* q:fd() -> the segment's descriptor (for fstat; it is not pollable). */
 static int m_fd(lua_State *L) {
-  lua_pushinteger(L, ipc_ring_fd(aux_check(L)->ud.obj));
+  lua_pushinteger(
+      L, ipc_ring_fd(((lipc_ring *)lipc_checkself(L, LIPC_RING))->ud.obj));
   return 1;
 }
 
@@ -498,7 +464,7 @@ static void aux_close(lipc_ring *u) {
 /* q:close() -> true. Detaches: a producer that closes leaves cleanly (its
  * consumers get EOF once the ring is empty). Never unlinks. */
 static int m_close(lua_State *L) {
-  aux_close(aux_check(L));
+  aux_close(((lipc_ring *)lipc_checkself(L, LIPC_RING)));
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -632,13 +598,7 @@ static const luaL_Reg metameth[] = {
 };
 
 void lipc_open_ring(lua_State *L) {
-  static const luaL_Reg none[] = {{NULL, NULL}};
-  lipc_newclass(L, LIPC_RING, none, metameth);
-  luaL_getmetatable(L, LIPC_RING); /* mt */
-  lua_getfield(L, -1, "__index");  /* mt, methods */
-  lua_pushvalue(L, -2);            /* mt, methods, mt */
-  lipc_setfuncs(L, meth, 1);       /* mt, methods */
-  lua_pop(L, 2);
+  lipc_newclass(L, LIPC_RING, meth, metameth);
   lipc_newlib(L, ringlib);
   lua_setfield(L, -2, "ring");
 }

@@ -86,40 +86,11 @@ static key_t aux_checkkey(lua_State *L, int arg) {
   return (key_t)(uint32_t)k;
 }
 
-/* The open handle of class cls at 1, for a method. Methods have their
- * class's metatable as upvalue 1 (aux_newclass), so the check is one
- * metatable comparison, without luaL_testudata's registry lookup; anything
- * else goes to lipc_checkhandle to raise. */
-static void *aux_check(lua_State *L, const char *cls) {
-  lipc_ud *u = lua_touserdata(L, 1);
-  if (u != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && u->obj != NULL)
-      return u->obj;
-  }
-  return ((lipc_ud *)lipc_checkhandle(L, 1, cls, 1))->obj;
-}
-
-/* Starts d for timeout t (seconds, < 0 forever) and returns the first
- * timeout_ms. Only t > 0 reads the clock: the hot calls (forever, or 0 to
- * poll) make no system call here. */
-static int aux_deadline(lipc_deadline *d, double t) {
-  if (t <= 0) {
-    d->forever = t < 0;
-    d->at.tv_sec = 0; /* long past: lipc_deadline_ms gives 0 */
-    d->at.tv_nsec = 0;
-    return t < 0 ? -1 : 0;
-  }
-  lipc_deadline_start(d, t);
-  double ms = t * 1000.0; /* at most INT_MAX (lipc_checktimeout) */
-  int whole = (int)ms;
-  return whole < ms ? whole + 1 : whole;
-}
-
 /* ------------------------------------------------------- POSIX semaphores */
 
-static ipc_sem_t *aux_checksem(lua_State *L) { return aux_check(L, LIPC_SEM); }
+static ipc_sem_t *aux_checksem(lua_State *L) {
+  return ((lipc_ud *)lipc_checkself(L, LIPC_SEM))->obj;
+}
 
 /* nil, "<what> [/name]: <message>", code. */
 static int aux_semfail(lua_State *L, ipc_sem_t *s, int code, const char *what) {
@@ -133,7 +104,7 @@ static int aux_semfail(lua_State *L, ipc_sem_t *s, int code, const char *what) {
 static int m_sem_wait(lua_State *L) {
   ipc_sem_t *s = aux_checksem(L);
   lipc_deadline d;
-  int rc = ipc_sem_wait(s, aux_deadline(&d, lipc_checktimeout(L, 2)));
+  int rc = ipc_sem_wait(s, lipc_deadline_begin(&d, lipc_checktimeout(L, 2)));
   while (rc == IPC_EINTR) {
     lipc_interrupted(L);
     s = aux_checksem(L); /* the hook may have closed it */
@@ -277,7 +248,7 @@ static int l_sem_attach(lua_State *L) { return aux_sem_in_shm(L, 0); }
 /* ------------------------------------------------ System V semaphore sets */
 
 static ipc_semset_t *aux_checkset(lua_State *L) {
-  return aux_check(L, LIPC_SEMSET);
+  return ((lipc_ud *)lipc_checkself(L, LIPC_SEMSET))->obj;
 }
 
 /* The semaphore number at arg: 0 .. count - 1. */
@@ -372,7 +343,7 @@ static int m_set_op(lua_State *L) {
     lua_pop(L, 1);
   }
   lipc_deadline d;
-  int rc = ipc_semset_op(set, ops, n, aux_deadline(&d, timeout));
+  int rc = ipc_semset_op(set, ops, n, lipc_deadline_begin(&d, timeout));
   while (rc == IPC_EINTR) {
     lipc_interrupted(L);
     set = aux_checkset(L);
@@ -568,7 +539,7 @@ static int l_set_open(lua_State *L) {
 /* ------------------------------------------------------------ robust mutex */
 
 static ipc_mutex_t *aux_checkmutex(lua_State *L) {
-  return aux_check(L, LIPC_MUTEX);
+  return ((lipc_ud *)lipc_checkself(L, LIPC_MUTEX))->obj;
 }
 
 /* m:lock([timeout]) -> true; or nil, msg, code: ipc.EOWNERDEAD (the lock
@@ -577,7 +548,7 @@ static ipc_mutex_t *aux_checkmutex(lua_State *L) {
 static int m_mutex_lock(lua_State *L) {
   ipc_mutex_t *m = aux_checkmutex(L);
   lipc_deadline d;
-  int rc = ipc_mutex_lock(m, aux_deadline(&d, lipc_checktimeout(L, 2)));
+  int rc = ipc_mutex_lock(m, lipc_deadline_begin(&d, lipc_checktimeout(L, 2)));
   while (rc == IPC_EINTR) {
     lipc_interrupted(L);
     m = aux_checkmutex(L);
@@ -733,23 +704,10 @@ static void aux_setint(lua_State *L, const char *name, lua_Integer v) {
   lua_setfield(L, -2, name);
 }
 
-/* Makes class cls with the methods given the metatable as upvalue 1 (for
- * aux_check). */
-static void aux_newclass(lua_State *L, const char *cls, const luaL_Reg *meth,
-                         const luaL_Reg *metameth) {
-  static const luaL_Reg none[] = {{NULL, NULL}};
-  lipc_newclass(L, cls, none, metameth);
-  luaL_getmetatable(L, cls);      /* mt */
-  lua_getfield(L, -1, "__index"); /* mt, methods */
-  lua_pushvalue(L, -2);           /* mt, methods, mt */
-  lipc_setfuncs(L, meth, 1);      /* mt, methods */
-  lua_pop(L, 2);
-}
-
 void lipc_open_sem(lua_State *L) {
-  aux_newclass(L, LIPC_SEM, sem_meth, sem_metameth);
-  aux_newclass(L, LIPC_SEMSET, set_meth, set_metameth);
-  aux_newclass(L, LIPC_MUTEX, mutex_meth, mutex_metameth);
+  lipc_newclass(L, LIPC_SEM, sem_meth, sem_metameth);
+  lipc_newclass(L, LIPC_SEMSET, set_meth, set_metameth);
+  lipc_newclass(L, LIPC_MUTEX, mutex_meth, mutex_metameth);
   lipc_newlib(L, semlib);
   aux_setint(L, "SIZE", IPC_SEM_SIZE);
   aux_setint(L, "ALIGN", IPC_SEM_ALIGN);
