@@ -4,29 +4,20 @@
  * with a timeout; and a send then a receive in one process (the calls' own
  * cost, which bench/mq_lua.lua compares with Lua's). Prints medians and the
  * ratio libipc/raw; -o FILE appends them as JSON lines. */
-#include <ipc.h>
+#include "bench.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MSG_SIZE 64
 #define TIMEOUT_MS 1000 /* the timed calls' timeout: never reached */
 
 enum { POSIX, SYSV };
 static const char *const mech_names[] = {"posix", "sysv"};
-enum { RAW, LIBIPC };
-static const char *const impl_names[] = {"raw", "libipc"};
 enum { THROUGHPUT, ROUNDTRIP, LOCAL };
 static const char *const test_names[] = {"throughput", "round trip",
                                          "send+recv"};
@@ -56,19 +47,11 @@ struct chan {
   ipc_msg_t *msg;
 };
 
-static int sysv_live = -1; /* removed by die() */
+static int sysv_live = -1; /* removed by bench_die, through remove_live */
 
-static void die(const char *what, long code) {
-  fprintf(stderr, "bench/mq: %s: %s\n", what, ipc_strerror((int)code));
+static void remove_live(void) {
   if (sysv_live >= 0)
     msgctl(sysv_live, IPC_RMID, NULL);
-  exit(1);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The raw timed calls' deadline: TIMEOUT_MS from now on CLOCK_REALTIME, as
@@ -149,14 +132,14 @@ static void chan_open(struct chan *c, int mech, int impl, int timed) {
       snprintf(name, sizeof name, "/libipc-bench-mq-%d-%d", (int)getpid(), i);
       int rc = ipc_mq_create(&c->mq[i], name, &attr, 0);
       if (rc < 0)
-        die("ipc_mq_create", rc);
+        bench_die("ipc_mq_create", rc);
       ipc_mq_unlink(name);
       c->q[i] = ipc_mq_fd(c->mq[i]);
     }
   } else {
     int rc = ipc_msg_create(&c->msg, IPC_PRIVATE, 0);
     if (rc < 0)
-      die("ipc_msg_create", rc);
+      bench_die("ipc_msg_create", rc);
     c->id = sysv_live = ipc_msg_id(c->msg);
   }
 }
@@ -183,13 +166,13 @@ static void child(struct chan *c, int test, long ops, int ack_fd) {
   for (long i = 0; i < ops; i++) {
     ssize_t n = xrecv(c, 0, buf, sizeof buf);
     if (n != MSG_SIZE)
-      die("child receive", n < 0 ? n : IPC_EIO);
+      bench_die("child receive", n < 0 ? n : IPC_EIO);
     if (buf[0] != (char)i)
       _exit(3);
     if (test == ROUNDTRIP) {
       int rc = xsend(c, 1, buf, MSG_SIZE);
       if (rc < 0)
-        die("child send", rc);
+        bench_die("child send", rc);
     }
   }
   _exit(write(ack_fd, "d", 1) == 1 ? 0 : 2);
@@ -215,10 +198,10 @@ static double run_local(int mech, int impl, long ops) {
   for (long i = 0; i < ops; i++) {
     int rc = xsend(&c, 0, buf, MSG_SIZE);
     if (rc < 0)
-      die("send", rc);
+      bench_die("send", rc);
     ssize_t n = xrecv(&c, 0, buf, sizeof buf);
     if (n != MSG_SIZE)
-      die("receive", n < 0 ? n : IPC_EIO);
+      bench_die("receive", n < 0 ? n : IPC_EIO);
   }
   double dt = cpu_s() - t0;
   chan_close(&c);
@@ -227,7 +210,9 @@ static double run_local(int mech, int impl, long ops) {
 
 /* One measured run: operations per second, from the first send to the
  * child's word that it is done. */
-static double run(int mech, int impl, int timed, int test, long ops) {
+static double run(int impl, const void *what, long ops) {
+  const struct row *w = what;
+  int mech = w->mech, timed = w->timed, test = w->test;
   struct chan c;
   int ack[2];
   char word, buf[MSG_SIZE];
@@ -235,118 +220,49 @@ static double run(int mech, int impl, int timed, int test, long ops) {
     return run_local(mech, impl, ops);
   chan_open(&c, mech, impl, timed);
   if (pipe2(ack, O_CLOEXEC) < 0)
-    die("pipe2", -errno);
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0)
-    die("fork", -errno);
+    bench_die("pipe2", -errno);
+  pid_t pid = bench_fork();
   if (pid == 0) {
     close(ack[0]);
     child(&c, test, ops, ack[1]);
   }
   close(ack[1]);
   if (read(ack[0], &word, 1) != 1)
-    die("child start", IPC_EIO);
+    bench_die("child start", IPC_EIO);
   memset(buf, 'x', sizeof buf);
-  double t0 = now_s();
+  double t0 = bench_now();
   for (long i = 0; i < ops; i++) {
     buf[0] = (char)i;
     int rc = xsend(&c, 0, buf, MSG_SIZE);
     if (rc < 0)
-      die("send", rc);
+      bench_die("send", rc);
     if (test == ROUNDTRIP) {
       ssize_t n = xrecv(&c, 1, buf, sizeof buf);
       if (n != MSG_SIZE)
-        die("receive", n < 0 ? n : IPC_EIO);
+        bench_die("receive", n < 0 ? n : IPC_EIO);
     }
   }
   if (read(ack[0], &word, 1) != 1)
-    die("child end", IPC_EIO);
-  double dt = now_s() - t0;
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid", -errno);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "bench/mq: the child failed (status %#x)\n", status);
-    chan_close(&c);
-    exit(1);
-  }
+    bench_die("child end", IPC_EIO);
+  double dt = bench_now() - t0;
+  bench_reap(pid, NULL, "child"); /* on failure, removes the queue too */
   close(ack[0]);
   chan_close(&c);
   return (double)ops / dt;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void usage(void) {
-  fprintf(stderr, "usage: mq [-r repeats] [-q] [-o file.jsonl]\n"
-                  "  -r N   measured runs per figure (default 5, 3 with -q)\n"
-                  "  -q     quick: few messages, for smoke tests\n"
-                  "  -o F   append one JSON object per figure to F\n");
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  int repeats = 0, quick = 0, opt; /* 0: 5, or 3 with -q */
-  const char *json_path = NULL;
-  while ((opt = getopt(argc, argv, "r:qo:h")) != -1) {
-    switch (opt) {
-    case 'r':
-      repeats = atoi(optarg);
-      if (repeats < 1)
-        usage();
-      break;
-    case 'q':
-      quick = 1;
-      break;
-    case 'o':
-      json_path = optarg;
-      break;
-    default:
-      usage();
-    }
-  }
-  if (repeats == 0)
-    repeats = quick ? 3 : 5;
-  FILE *json = NULL;
-  if (json_path && !(json = fopen(json_path, "a")))
-    die(json_path, -errno);
-
-  printf(
-      "mq: %d-byte messages, parent <-> forked child, median of %d run%s%s\n",
-      MSG_SIZE, repeats, repeats == 1 ? "" : "s", quick ? " (quick)" : "");
+  bench.cleanup = remove_live;
+  bench_init(argc, argv, "mq", "runs", "messages", 3);
+  printf("mq: %d-byte messages, parent <-> forked child, median of %s\n",
+         MSG_SIZE, bench_runs(1));
   printf("%6s %11s %8s %7s %7s %12s %9s %8s %11s\n", "mech", "test", "wait",
          "ops", "impl", "ops/s", "us/op", "spread", "libipc/raw");
   for (size_t r = 0; r < NROWS; r++) {
     const struct row *w = &rows[r];
-    long ops = quick ? w->quick_ops : w->ops;
+    long ops = bench.quick ? w->quick_ops : w->ops;
     double med[2], spread[2];
-    double *all = calloc(2 * (size_t)repeats, sizeof *all);
-    if (!all)
-      die("calloc", IPC_ENOMEM);
-    /* Warm up once, then alternate the two (and which goes first), so that
-     * drift in the machine's load hits both alike. */
-    run(w->mech, RAW, w->timed, w->test, ops / 10 + 1);
-    for (int k = 0; k < repeats; k++)
-      for (int j = 0; j < 2; j++) {
-        int impl = (k + j) % 2;
-        all[impl * repeats + k] = run(w->mech, impl, w->timed, w->test, ops);
-      }
-    for (int impl = RAW; impl <= LIBIPC; impl++) {
-      double *v = all + impl * repeats;
-      med[impl] = median(v, repeats);
-      spread[impl] = (v[repeats - 1] - v[0]) / med[impl];
-    }
-    free(all);
+    bench_compare(run, w, ops, med, spread);
     const char *wait = w->test == LOCAL ? "none"
                        : w->timed       ? "timed"
                                         : "forever";
@@ -356,18 +272,17 @@ int main(int argc, char **argv) {
              mech_names[w->mech], test_names[w->test], wait, ops,
              impl_names[impl], med[impl], 1e6 / med[impl], 100 * spread[impl],
              ratio);
-      if (json)
-        fprintf(json,
+      if (bench.json)
+        fprintf(bench.json,
                 "{\"bench\":\"mq\",\"mech\":\"%s\",\"test\":\"%s\","
                 "\"wait\":\"%s\",\"size\":%d,\"impl\":\"%s\",\"ops\":%ld,"
                 "\"repeats\":%d,\"quick\":%s,\"ops_per_s\":%.1f,"
                 "\"us_per_op\":%.3f,\"spread\":%.4f,\"ratio_vs_raw\":%.4f}\n",
                 mech_names[w->mech], test_names[w->test], wait, MSG_SIZE,
-                impl_names[impl], ops, repeats, quick ? "true" : "false",
+                impl_names[impl], ops, bench.repeats, bench_bool(bench.quick),
                 med[impl], 1e6 / med[impl], spread[impl], ratio);
     }
   }
-  if (json && fclose(json) != 0)
-    die(json_path, -errno);
+  bench_finish();
   return 0;
 }

@@ -4,28 +4,21 @@
  * two CPUs; then round trips against a bare cache-line ping-pong. Prints
  * medians, the target ratios with PASS/MISS; -o FILE appends JSON lines. */
 // link: -lck -lrt
-#include <ipc.h>
+#include "bench.h"
 
 #include <ck_ring.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <mqueue.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------ settings */
 
@@ -39,7 +32,7 @@ enum {
   SVMQ,       /* msgsnd / msgrcv */
   NIMPL
 };
-static const char *const impl_names[NIMPL] = {
+static const char *const kind_names[NIMPL] = {
     "ring single", "ring batched", "ck_ring", "pipe",
     "unix socket", "posix mq",     "sysv mq"};
 
@@ -77,15 +70,13 @@ static const long rt_warm_trips[NRT] = {2000, 2000, 2000, 500};
 #define MEMCPY_SET (256u << 20)
 #define MEMCPY_QUICK_SET (16u << 20)
 
-static int quick;
 static int cpu_producer = -1, cpu_consumer = -1; /* -1: not pinned */
-static pid_t main_pid;
 static int svmq_live = -1; /* a System V queue to remove if we die */
 
 /* ------------------------------------------------------------- helpers */
 
 static void cleanup(void) {
-  if (svmq_live >= 0 && getpid() == main_pid)
+  if (svmq_live >= 0 && getpid() == bench.parent)
     msgctl(svmq_live, IPC_RMID, NULL);
   svmq_live = -1;
 }
@@ -104,21 +95,6 @@ static void on_signal(int sig) {
   raise(sig);
 }
 
-/* Fails the run. In a child only the child goes: the parent sees the exit
- * status (and the child must not run the parent's atexit handler). */
-static void die(const char *what, long code) {
-  fprintf(stderr, "bench/ring: %s: %s\n", what, ipc_strerror((int)code));
-  if (getpid() != main_pid)
-    _exit(3);
-  exit(1);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -127,38 +103,11 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Sorts v. */
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* (slowest - fastest) / median of n values; sorts v. */
-static double spread(double *v, int n) {
-  double m = median(v, n);
-  return m > 0 ? (v[n - 1] - v[0]) / m : 0;
-}
-
-static void pin(int cpu) {
-  if (cpu < 0)
-    return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof set, &set) < 0)
-    die("sched_setaffinity", -errno);
-}
-
 /* The first two CPUs we may run on: the producer's and the consumer's. */
 static void choose_cpus(void) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) < 0)
-    die("sched_getaffinity", -errno);
+    bench_die("sched_getaffinity", -errno);
   for (int c = 0; c < CPU_SETSIZE; c++) {
     if (!CPU_ISSET(c, &set))
       continue;
@@ -175,34 +124,8 @@ static void *shared_map(size_t len) {
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                  -1, 0);
   if (p == MAP_FAILED)
-    die("mmap", -errno);
+    bench_die("mmap", -errno);
   return p;
-}
-
-static int write_all(int fd, const void *buf, size_t n) {
-  const char *p = buf;
-  while (n > 0) {
-    ssize_t r = write(fd, p, n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0)
-      return -errno;
-    p += r, n -= (size_t)r;
-  }
-  return 0;
-}
-
-static int read_all(int fd, void *buf, size_t n) {
-  char *p = buf;
-  while (n > 0) {
-    ssize_t r = read(fd, p, n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return r == 0 ? IPC_EOF : -errno;
-    p += r, n -= (size_t)r;
-  }
-  return 0;
 }
 
 static long read_long(const char *path, long fallback) {
@@ -224,38 +147,35 @@ static long read_long(const char *path, long fallback) {
 static pid_t child_start(int *ack) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0)
-    die("pipe2", -errno);
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0)
-    die("fork", -errno);
+    bench_die("pipe2", -errno);
+  pid_t pid = bench_fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != main_pid)
+    if (getppid() != bench.parent)
       _exit(4);
-    pin(cpu_consumer);
+    bench_pin(cpu_consumer);
     close(p[0]);
     *ack = p[1];
     return 0;
   }
   close(p[1]);
   *ack = p[0];
-  alarm(STUCK_S); /* disarmed by reap */
+  alarm(STUCK_S); /* disarmed once the child is reaped */
   return pid;
 }
 
 /* In the child: tells the parent a step is done; on failure the child
  * goes (the parent sees it as an early end). */
 static void child_say(int ack, char word) {
-  if (write_all(ack, &word, 1) < 0)
+  if (bench_write_all(ack, &word, 1) < 0)
     _exit(2);
 }
 
 static void parent_hear(int ack, const char *what) {
   char word;
-  int rc = read_all(ack, &word, 1);
+  int rc = bench_read_all(ack, &word, 1);
   if (rc < 0)
-    die(what, rc);
+    bench_die(what, rc);
 }
 
 /* Contention: the share of a measured run's wall time during which some
@@ -288,23 +208,10 @@ static void contention_end(long long start_us, double dt) {
                    : (double)(end_us - start_us) / (dt * 1e6);
 }
 
-static int reap(pid_t pid) {
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid", -errno);
-  alarm(0);
-  return status;
-}
-
 static void child_reap(pid_t pid, int ack, const char *what) {
   close(ack);
-  int status = reap(pid);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "bench/ring: the %s child failed (status %#x)\n", what,
-            status);
-    exit(1);
-  }
+  bench_reap(pid, what, "child");
+  alarm(0);
 }
 
 /* ------------------------------------------------------------ channels */
@@ -350,7 +257,7 @@ static void pmq_open(struct chan *ch, size_t size) {
     if (ch->mq != (mqd_t)-1)
       break;
     if (errno != EMFILE || attr.mq_maxmsg == 1) /* EMFILE: RLIMIT_MSGQUEUE */
-      die("mq_open", -errno);
+      bench_die("mq_open", -errno);
     attr.mq_maxmsg /= 2;
   }
   mq_unlink(name); /* nothing left behind, whatever happens next */
@@ -362,7 +269,7 @@ static void svmq_open(struct chan *ch, size_t size) {
   long msgmax = read_long("/proc/sys/kernel/msgmax", 8192);
   ch->msqid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
   if (ch->msqid < 0)
-    die("msgget", -errno);
+    bench_die("msgget", -errno);
   svmq_live = ch->msqid;
   ch->part = (long)size < msgmax ? size : (size_t)msgmax;
 }
@@ -379,7 +286,7 @@ static void chan_open(struct chan *ch, int impl, const struct load *ld) {
   case RING_BATCH: {
     ipc_ring_opts_t o = {.capacity = ld->capacity, .max_message = ld->size};
     if ((rc = ipc_ring_create_anon(&ch->ring, &o)) < 0)
-      die("ipc_ring_create_anon", rc);
+      bench_die("ipc_ring_create_anon", rc);
     ch->batch = ld->capacity / (2 * ld->size);
     if (ch->batch > MAX_BATCH)
       ch->batch = MAX_BATCH;
@@ -403,13 +310,13 @@ static void chan_open(struct chan *ch, int impl, const struct load *ld) {
   }
   case PIPE:
     if (pipe2(ch->fd, O_CLOEXEC) < 0)
-      die("pipe2", -errno);
+      bench_die("pipe2", -errno);
     /* Best effort: unprivileged processes are capped at pipe-max-size. */
     fcntl(ch->fd[1], F_SETPIPE_SZ, (int)ld->capacity);
     break;
   case SOCK: {
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ch->fd) < 0)
-      die("socketpair", -errno);
+      bench_die("socketpair", -errno);
     int buf = (int)ld->capacity; /* capped at wmem_max/rmem_max */
     setsockopt(ch->fd[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     setsockopt(ch->fd[0], SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
@@ -443,11 +350,11 @@ static void chan_close(struct chan *ch) {
 /* The label of a row: parts and batches show. */
 static void chan_label(const struct chan *ch, char *buf, size_t n) {
   if (ch->impl == RING_BATCH)
-    snprintf(buf, n, "%s (%zu)", impl_names[ch->impl], ch->batch);
+    snprintf(buf, n, "%s (%zu)", kind_names[ch->impl], ch->batch);
   else if (ch->part < ch->size)
-    snprintf(buf, n, "%s (%zu B parts)", impl_names[ch->impl], ch->part);
+    snprintf(buf, n, "%s (%zu B parts)", kind_names[ch->impl], ch->part);
   else
-    snprintf(buf, n, "%s", impl_names[ch->impl]);
+    snprintf(buf, n, "%s", kind_names[ch->impl]);
 }
 
 /* ------------------------------------------------------------ transfer */
@@ -465,7 +372,7 @@ static int send_msg(struct chan *ch, char *buf, struct svmsg *sv) {
     return ipc_ring_push(ch->ring, buf, size, IPC_FOREVER);
   case PIPE:
   case SOCK:
-    return write_all(ch->fd[1], buf, size);
+    return bench_write_all(ch->fd[1], buf, size);
   case PMQ:
     for (size_t off = 0; off < size; off += ch->part) {
       size_t n = size - off < ch->part ? size - off : ch->part;
@@ -497,7 +404,7 @@ static int recv_msg(struct chan *ch, char *buf, struct svmsg *sv) {
     return n < 0 ? (int)n : n == (ssize_t)size ? 0 : IPC_EIO;
   case PIPE:
   case SOCK:
-    return read_all(ch->fd[0], buf, size);
+    return bench_read_all(ch->fd[0], buf, size);
   case PMQ:
     for (size_t off = 0; off < size; off += (size_t)n) {
       while ((n = mq_receive(ch->mq, buf + off, ch->part, NULL)) < 0)
@@ -638,7 +545,7 @@ static double transfer(int impl, const struct load *ld, long msgs, char *label,
   char *buf = calloc(1, bufsize);
   struct svmsg *sv = malloc(sizeof *sv + ld->size);
   if (!buf || !sv)
-    die("malloc", IPC_ENOMEM);
+    bench_die("malloc", IPC_ENOMEM);
   sv->mtype = 1;
   int ack;
   pid_t pid = child_start(&ack);
@@ -646,12 +553,12 @@ static double transfer(int impl, const struct load *ld, long msgs, char *label,
     if (ch.ring) { /* attach as the consumer now, not on the clock */
       ssize_t n = ipc_ring_pop(ch.ring, buf, ld->size, 0);
       if (n != IPC_ETIMEDOUT)
-        die("ipc_ring_pop", n < 0 ? n : IPC_EIO);
+        bench_die("ipc_ring_pop", n < 0 ? n : IPC_EIO);
     }
     child_say(ack, 'r');
     long bad = consume(&ch, msgs, buf, sv);
     if (bad < 0)
-      die("receive", bad);
+      bench_die("receive", bad);
     child_say(ack, bad ? 'b' : 'd');
     _exit(0);
   }
@@ -659,17 +566,17 @@ static double transfer(int impl, const struct load *ld, long msgs, char *label,
     void *p;
     int rc = ipc_ring_reserve(ch.ring, 8, &p, 0);
     if (rc < 0 || (rc = ipc_ring_discard(ch.ring)) < 0)
-      die("ipc_ring_reserve", rc);
+      bench_die("ipc_ring_reserve", rc);
   }
   parent_hear(ack, "consumer start");
   const char *what = "";
   long long psi = psi_some_us();
-  double t0 = now_s();
+  double t0 = bench_now();
   int rc = produce(&ch, msgs, buf, sv, &what);
   char word = 0;
   if (rc == 0)
-    rc = read_all(ack, &word, 1);
-  double dt = now_s() - t0;
+    rc = bench_read_all(ack, &word, 1);
+  double dt = bench_now() - t0;
   contention_end(psi, dt);
   failure[0] = '\0';
   if (rc < 0) {
@@ -681,7 +588,8 @@ static double transfer(int impl, const struct load *ld, long msgs, char *label,
     snprintf(failure, sizeof failure, "wrong messages received");
   }
   close(ack);
-  int status = reap(pid);
+  int status = bench_wait(pid);
+  alarm(0);
   if (!failure[0] && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
     snprintf(failure, sizeof failure, "consumer exit status %#x", status);
   chan_close(&ch);
@@ -700,25 +608,25 @@ static size_t mc_half;
  * to go to memory. */
 static double memcpy_gbs(size_t chunk) {
   if (!mc_src) {
-    mc_half = (quick ? MEMCPY_QUICK_SET : MEMCPY_SET) / 2;
+    mc_half = (bench.quick ? MEMCPY_QUICK_SET : MEMCPY_SET) / 2;
     mc_src = mmap(NULL, mc_half, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     mc_dst = mmap(NULL, mc_half, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mc_src == MAP_FAILED || mc_dst == MAP_FAILED)
-      die("mmap", -errno);
+      bench_die("mmap", -errno);
     memset(mc_src, 1, mc_half); /* fault every page in, off the clock */
     memset(mc_dst, 2, mc_half);
   }
   int passes = 4;
   long long psi = psi_some_us();
-  double t0 = now_s();
+  double t0 = bench_now();
   for (int p = 0; p < passes; p++) {
     for (size_t off = 0; off + chunk <= mc_half; off += chunk)
       memcpy(mc_dst + off, mc_src + off, chunk);
     __asm__ __volatile__("" : : "r"(mc_dst) : "memory"); /* keep the copies */
   }
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   contention_end(psi, dt);
   return (double)passes * (double)(mc_half / chunk * chunk) / dt / 1e9;
 }
@@ -740,15 +648,15 @@ struct rt_chan {
 static void rt_send(int kind, ipc_ring_t *r, int fd, const char *msg) {
   int rc;
   if (kind == RT_PIPE) {
-    if ((rc = write_all(fd, msg, RT_SIZE)) < 0)
-      die("write", rc);
+    if ((rc = bench_write_all(fd, msg, RT_SIZE)) < 0)
+      bench_die("write", rc);
   } else if (kind == RT_RING_BUSY) {
     while ((rc = ipc_ring_push(r, msg, RT_SIZE, 0)) == IPC_ETIMEDOUT)
       ;
     if (rc < 0)
-      die("ipc_ring_push", rc);
+      bench_die("ipc_ring_push", rc);
   } else if ((rc = ipc_ring_push(r, msg, RT_SIZE, IPC_FOREVER)) < 0) {
-    die("ipc_ring_push", rc);
+    bench_die("ipc_ring_push", rc);
   }
 }
 
@@ -756,15 +664,15 @@ static void rt_recv(int kind, ipc_ring_t *r, int fd, char *buf) {
   ssize_t n;
   int rc;
   if (kind == RT_PIPE) {
-    if ((rc = read_all(fd, buf, RT_SIZE)) < 0)
-      die("read", rc);
+    if ((rc = bench_read_all(fd, buf, RT_SIZE)) < 0)
+      bench_die("read", rc);
     return;
   }
   int timeout = kind == RT_RING_BUSY ? 0 : IPC_FOREVER;
   while ((n = ipc_ring_pop(r, buf, RT_SIZE, timeout)) == IPC_ETIMEDOUT)
     ;
   if (n != RT_SIZE)
-    die("ipc_ring_pop", n < 0 ? n : IPC_EIO);
+    bench_die("ipc_ring_pop", n < 0 ? n : IPC_EIO);
 }
 
 /* One run of `trips` round trips: the parent sends, the child (on the
@@ -779,15 +687,15 @@ static void round_trips(int kind, long trips, double *med, double *p99) {
     c.word = line;
   } else if (kind == RT_PIPE) {
     if (pipe2(c.there_fd, O_CLOEXEC) < 0 || pipe2(c.back_fd, O_CLOEXEC) < 0)
-      die("pipe2", -errno);
+      bench_die("pipe2", -errno);
   } else if ((rc = ipc_ring_create_anon(&c.there, NULL)) < 0 ||
              (rc = ipc_ring_create_anon(&c.back, NULL)) < 0) {
-    die("ipc_ring_create_anon", rc);
+    bench_die("ipc_ring_create_anon", rc);
   }
   double *ns = malloc((size_t)trips * sizeof *ns);
   char msg[RT_SIZE] = {0}, buf[RT_SIZE];
   if (!ns)
-    die("malloc", IPC_ENOMEM);
+    bench_die("malloc", IPC_ENOMEM);
 
   int ack;
   pid_t pid = child_start(&ack);
@@ -819,11 +727,11 @@ static void round_trips(int kind, long trips, double *med, double *p99) {
     if ((rc = ipc_ring_reserve(c.there, 8, &p, 0)) < 0 ||
         (rc = ipc_ring_discard(c.there)) < 0 ||
         (rc = (int)ipc_ring_pop(c.back, buf, RT_SIZE, 0)) != IPC_ETIMEDOUT)
-      die("ring attach", rc);
+      bench_die("ring attach", rc);
   }
   parent_hear(ack, "echo start");
   long long psi = psi_some_us();
-  double t_start = now_s();
+  double t_start = bench_now();
   for (long i = 0; i < trips; i++) {
     int64_t t0 = now_ns();
     if (kind == RT_FLOOR) {
@@ -836,14 +744,14 @@ static void round_trips(int kind, long trips, double *med, double *p99) {
       rt_send(kind, c.there, c.there_fd[1], msg);
       rt_recv(kind, c.back, c.back_fd[0], buf);
       if (memcmp(buf, &i, sizeof i) != 0)
-        die("round trip", IPC_ECORRUPT);
+        bench_die("round trip", IPC_ECORRUPT);
     }
     ns[i] = (double)(now_ns() - t0);
   }
-  contention_end(psi, now_s() - t_start);
+  contention_end(psi, bench_now() - t_start);
   parent_hear(ack, "echo end");
   child_reap(pid, ack, rt_names[kind]);
-  qsort(ns, (size_t)trips, sizeof *ns, cmp_double);
+  qsort(ns, (size_t)trips, sizeof *ns, bench_cmp_double);
   *med = ns[trips / 2];
   *p99 = ns[(size_t)((double)trips * 0.99)];
   free(ns);
@@ -880,31 +788,29 @@ static long run_count(double rate, long warm) {
   return n > (double)warm ? (long)n : warm;
 }
 
-static FILE *json;
-static int repeats = 5;
 static int failed_figures; /* figures that went wrong: the exit status */
 
 /* Starts a figure's JSON object; the caller adds its own fields and ends
  * it with json_end. */
 static void json_begin(const char *name, const char *impl, size_t size,
                        const char *unit, double value, double spr, long count) {
-  if (json)
-    fprintf(json,
+  if (bench.json)
+    fprintf(bench.json,
             "{\"bench\":\"ring\",\"name\":\"%s\",\"impl\":\"%s\","
             "\"size\":%zu,\"unit\":\"%s\",\"value\":%.6g,\"spread\":%.4f,"
             "\"count\":%ld,\"repeats\":%d,\"quick\":%s,\"cpus\":[%d,%d]",
-            name, impl, size, unit, value, spr, count, repeats,
-            quick ? "true" : "false", cpu_producer, cpu_consumer);
+            name, impl, size, unit, value, spr, count, bench.repeats,
+            bench_bool(bench.quick), cpu_producer, cpu_consumer);
 }
 
 /* Ends it with the runs behind the median, in the figure's unit. */
 static void json_end(const double *runs, double scale) {
-  if (!json)
+  if (!bench.json)
     return;
-  fputs(",\"runs\":[", json);
-  for (int r = 0; r < repeats; r++)
-    fprintf(json, "%s%.6g", r ? "," : "", runs[r] * scale);
-  fputs("]}\n", json);
+  fputs(",\"runs\":[", bench.json);
+  for (int r = 0; r < bench.repeats; r++)
+    fprintf(bench.json, "%s%.6g", r ? "," : "", runs[r] * scale);
+  fputs("]}\n", bench.json);
 }
 
 struct target {
@@ -927,22 +833,22 @@ static void print_targets(void) {
     int pass = t->at_most ? t->ratio <= t->goal : t->ratio >= t->goal;
     if (isnan(t->ratio)) {
       printf("  %-44s %9s  MISS\n", t->what, "failed");
-      if (json)
-        fprintf(json,
+      if (bench.json)
+        fprintf(bench.json,
                 "{\"bench\":\"ring\",\"target\":\"%s\",\"ratio\":null,"
                 "\"goal\":%.4f,\"cmp\":\"%s\",\"pass\":false,\"quick\":%s}\n",
                 t->what, t->goal,
-                t->at_most ? "<=" : ">=", quick ? "true" : "false");
+                t->at_most ? "<=" : ">=", bench_bool(bench.quick));
       continue;
     }
     printf("  %-44s %8.2fx  %s\n", t->what, t->ratio, pass ? "PASS" : "MISS");
-    if (json)
-      fprintf(json,
+    if (bench.json)
+      fprintf(bench.json,
               "{\"bench\":\"ring\",\"target\":\"%s\",\"ratio\":%.4f,"
               "\"goal\":%.4f,\"cmp\":\"%s\",\"pass\":%s,\"quick\":%s}\n",
               t->what, t->ratio, t->goal,
               t->at_most ? "<=" : ">=", pass ? "true" : "false",
-              quick ? "true" : "false");
+              bench_bool(bench.quick));
   }
 }
 
@@ -955,20 +861,20 @@ static void run_load(const struct load *ld) {
   enum { MEMCPY = NIMPL };
   int large = ld->size >= 4096;
   int nkinds = NIMPL + large;
-  double *all = calloc((size_t)(nkinds * repeats), sizeof *all);
+  double *all = calloc((size_t)(nkinds * bench.repeats), sizeof *all);
   double med[NIMPL + 1], spr[NIMPL + 1];
   long count[NIMPL + 1];
   double busy[NIMPL + 1] = {0};
   char labels[NIMPL + 1][48], why[NIMPL + 1][sizeof failure];
   if (!all)
-    die("calloc", IPC_ENOMEM);
+    bench_die("calloc", IPC_ENOMEM);
   for (int k = 0; k < nkinds; k++) {
     why[k][0] = '\0';
     if (k == MEMCPY) {
-      count[k] =
-          (long)(4 * (quick ? MEMCPY_QUICK_SET : MEMCPY_SET) / 2 / ld->size);
+      count[k] = (long)(4 * (bench.quick ? MEMCPY_QUICK_SET : MEMCPY_SET) / 2 /
+                        ld->size);
       snprintf(labels[k], sizeof labels[k], "memcpy (%u MiB set)",
-               (quick ? MEMCPY_QUICK_SET : MEMCPY_SET) >> 20);
+               (bench.quick ? MEMCPY_QUICK_SET : MEMCPY_SET) >> 20);
       memcpy_gbs(ld->size); /* warm up */
       continue;
     }
@@ -976,10 +882,10 @@ static void run_load(const struct load *ld) {
     double rate = transfer(k, ld, count[k], labels[k], sizeof labels[k]);
     if (rate < 0)
       snprintf(why[k], sizeof why[k], "%s", failure);
-    else if (!quick)
+    else if (!bench.quick)
       count[k] = run_count(rate, count[k]);
   }
-  for (int r = 0; r < repeats; r++)
+  for (int r = 0; r < bench.repeats; r++)
     for (int j = 0; j < nkinds; j++) {
       int k = (r + j) % nkinds;
       double best = -1, least = 2;
@@ -995,12 +901,12 @@ static void run_load(const struct load *ld) {
         if (contention < CONTENDED)
           break;
       }
-      all[k * repeats + r] = best;
-      busy[k] += least / repeats;
+      all[k * bench.repeats + r] = best;
+      busy[k] += least / bench.repeats;
     }
   for (int k = 0; k < nkinds; k++) {
-    spr[k] = spread(all + k * repeats, repeats);
-    med[k] = why[k][0] ? NAN : median(all + k * repeats, repeats);
+    double m = bench_median(all + k * bench.repeats, bench.repeats, &spr[k]);
+    med[k] = why[k][0] ? NAN : m;
     if (why[k][0])
       failed_figures++;
   }
@@ -1012,16 +918,16 @@ static void run_load(const struct load *ld) {
     double bytes = med[k] * (double)ld->size;
     double vs_ck = med[k] / med[CK];
     double vs_base = large ? med[k] / med[MEMCPY] : med[k] / med[PIPE];
-    const char *impl = k == MEMCPY ? "memcpy" : impl_names[k];
+    const char *impl = k == MEMCPY ? "memcpy" : kind_names[k];
     char name[64];
     snprintf(name, sizeof name, "%s %s", impl, large ? "64KiB" : "64B");
     if (why[k][0]) {
       printf("  %-26s %10ld   FAILED: %s\n", labels[k], count[k], why[k]);
-      if (json)
-        fprintf(json,
+      if (bench.json)
+        fprintf(bench.json,
                 "{\"bench\":\"ring\",\"name\":\"%s\",\"impl\":\"%s\","
                 "\"size\":%zu,\"failed\":\"%s\",\"quick\":%s}\n",
-                name, impl, ld->size, why[k], quick ? "true" : "false");
+                name, impl, ld->size, why[k], bench_bool(bench.quick));
       continue;
     }
     char busy_s[16];
@@ -1031,13 +937,13 @@ static void run_load(const struct load *ld) {
            100 * spr[k], busy_s, vs_ck, vs_base);
     json_begin(name, impl, ld->size, large ? "GB/s" : "msgs/s",
                large ? bytes / 1e9 : med[k], spr[k], count[k]);
-    if (json)
-      fprintf(json,
+    if (bench.json)
+      fprintf(bench.json,
               ",\"label\":\"%s\",\"msgs_per_s\":%.1f,\"busy\":%.4f,"
               "\"vs_ck_ring\":%.4f,\"vs_%s\":%.4f",
               labels[k], med[k], busy[k] < 0 ? -1 : busy[k], vs_ck,
               large ? "memcpy" : "pipe", vs_base);
-    json_end(all + k * repeats, large ? (double)ld->size / 1e9 : 1);
+    json_end(all + k * bench.repeats, large ? (double)ld->size / 1e9 : 1);
   }
   free(all);
   if (!large) {
@@ -1053,18 +959,18 @@ static void run_load(const struct load *ld) {
 static void run_round_trips(void) {
   double med[NRT], p99[NRT], spr[NRT];
   double busy[NRT] = {0};
-  double *all = calloc((size_t)(2 * NRT * repeats), sizeof *all);
+  double *all = calloc((size_t)(2 * NRT * bench.repeats), sizeof *all);
   if (!all)
-    die("calloc", IPC_ENOMEM);
+    bench_die("calloc", IPC_ENOMEM);
   long trips[NRT];
   for (int k = 0; k < NRT; k++) {
     double m, p;
     trips[k] = rt_warm_trips[k];
     round_trips(k, trips[k], &m, &p); /* warm up, and size the runs */
-    if (!quick)
+    if (!bench.quick)
       trips[k] = run_count(1e9 / m, trips[k]);
   }
-  for (int r = 0; r < repeats; r++)
+  for (int r = 0; r < bench.repeats; r++)
     for (int j = 0; j < NRT; j++) {
       int k = (r + j) % NRT;
       double least = 2;
@@ -1072,18 +978,18 @@ static void run_round_trips(void) {
         double m, p;
         round_trips(k, trips[k], &m, &p);
         if (contention < least) {
-          all[k * repeats + r] = m, all[(NRT + k) * repeats + r] = p;
+          all[k * bench.repeats + r] = m,
+                                  all[(NRT + k) * bench.repeats + r] = p;
           least = contention;
         }
         if (contention < CONTENDED)
           break;
       }
-      busy[k] += least / repeats;
+      busy[k] += least / bench.repeats;
     }
   for (int k = 0; k < NRT; k++) {
-    spr[k] = spread(all + k * repeats, repeats);
-    med[k] = median(all + k * repeats, repeats);
-    p99[k] = median(all + (NRT + k) * repeats, repeats);
+    med[k] = bench_median(all + k * bench.repeats, bench.repeats, &spr[k]);
+    p99[k] = bench_median(all + (NRT + k) * bench.repeats, bench.repeats, NULL);
   }
   printf("round trip, %d bytes %11s %12s %9s %7s %6s %9s\n", RT_SIZE, "trips",
          "median ns", "p99 ns", "spread", "busy", "/floor");
@@ -1097,72 +1003,40 @@ static void run_round_trips(void) {
     snprintf(name, sizeof name, "round trip %s",
              k == RT_FLOOR ? "floor" : rt_names[k]);
     json_begin(name, rt_names[k], RT_SIZE, "ns", med[k], spr[k], trips[k]);
-    if (json)
-      fprintf(json, ",\"p99_ns\":%.0f,\"busy\":%.4f,\"vs_floor\":%.4f", p99[k],
-              busy[k] < 0 ? -1 : busy[k], med[k] / med[RT_FLOOR]);
-    json_end(all + k * repeats, 1);
+    if (bench.json)
+      fprintf(bench.json, ",\"p99_ns\":%.0f,\"busy\":%.4f,\"vs_floor\":%.4f",
+              p99[k], busy[k] < 0 ? -1 : busy[k], med[k] / med[RT_FLOOR]);
+    json_end(all + k * bench.repeats, 1);
   }
   free(all);
   target("ring busy round trip <= 1.5x floor", med[RT_RING_BUSY] / med[0], 1.5,
          1);
 }
 
-static void usage(void) {
-  fprintf(stderr, "usage: ring [-r repeats] [-q] [-o file.jsonl]\n"
-                  "  -r N   measured runs per figure (default 5)\n"
-                  "  -q     quick: few messages, for smoke tests\n"
-                  "  -o F   append one JSON object per figure to F\n");
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  const char *json_path = NULL;
-  int opt;
-  while ((opt = getopt(argc, argv, "r:qo:h")) != -1) {
-    switch (opt) {
-    case 'r':
-      repeats = atoi(optarg);
-      if (repeats < 1)
-        usage();
-      break;
-    case 'q':
-      quick = 1;
-      break;
-    case 'o':
-      json_path = optarg;
-      break;
-    default:
-      usage();
-    }
-  }
-  if (optind < argc)
-    usage();
-  main_pid = getpid();
+  if (bench_init(argc, argv, "ring", "runs", "messages", 0) < argc)
+    bench_usage();
+  bench.parent = getpid();
+  bench.child_status = 3; /* a child's failure: the parent sees its status */
   atexit(cleanup);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGHUP, on_signal);
   signal(SIGALRM, on_signal);
   signal(SIGPIPE, SIG_IGN); /* a consumer that died: EPIPE, not death */
-  if (json_path && !(json = fopen(json_path, "a")))
-    die(json_path, -errno);
   choose_cpus();
-  pin(cpu_producer);
+  bench_pin(cpu_producer);
 
   if (cpu_consumer >= 0)
-    printf(
-        "ring: producer on CPU %d, consumer on CPU %d; median of %d run%s%s\n",
-        cpu_producer, cpu_consumer, repeats, repeats == 1 ? "" : "s",
-        quick ? " (quick)" : "");
+    printf("ring: producer on CPU %d, consumer on CPU %d; median of %s\n",
+           cpu_producer, cpu_consumer, bench_runs(1));
   else
-    printf("ring: one CPU only, not pinned; median of %d run%s%s\n", repeats,
-           repeats == 1 ? "" : "s", quick ? " (quick)" : "");
+    printf("ring: one CPU only, not pinned; median of %s\n", bench_runs(1));
   for (size_t l = 0; l < NLOADS; l++)
     run_load(&loads[l]);
   run_round_trips();
   print_targets();
-  if (json && fclose(json) != 0)
-    die(json_path, -errno);
+  bench_finish();
   if (failed_figures)
     fprintf(stderr, "bench/ring: %d figure%s failed (see the table)\n",
             failed_figures, failed_figures == 1 ? "" : "s");

@@ -4,23 +4,11 @@
  * semaphores (both on one CPU), a lock/unlock pair (pthread_mutex_lock/unlock
  * on a robust mutex made alike) and a System V take/give pair (semop). Prints
  * the medians and the ratio libipc/raw; -o FILE appends them as JSON lines. */
-#include <ipc.h>
+#include "bench.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/sem.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-enum { RAW, LIBIPC };
-static const char *const impl_names[] = {"raw", "libipc"};
 
 /* The cases, each measured as operations per second: a pair (one take,
  * one give) or, for pingpong, one round trip. */
@@ -46,29 +34,18 @@ static struct {
   ipc_semset_t *set;
 } w;
 
-static void die(const char *what, long code) {
-  fprintf(stderr, "bench/sem: %s: %s\n", what, ipc_strerror((int)code));
-  exit(1);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void setup(void) {
   int rc;
   if ((rc = ipc_shm_create_anon(&w.seg, 4096)) < 0)
-    die("ipc_shm_create_anon", rc);
+    bench_die("ipc_shm_create_anon", rc);
   char *base = ipc_shm_addr(w.seg);
   if ((rc = ipc_sem_init(&w.a, w.seg, 0, 0)) < 0 ||
       (rc = ipc_sem_init(&w.b, w.seg, IPC_SEM_SIZE, 0)) < 0)
-    die("ipc_sem_init", rc);
+    bench_die("ipc_sem_init", rc);
   w.raw_a = (sem_t *)base;
   w.raw_b = (sem_t *)(base + IPC_SEM_SIZE);
   if ((rc = ipc_mutex_init(&w.m, w.seg, 2 * IPC_SEM_SIZE)) < 0)
-    die("ipc_mutex_init", rc);
+    bench_die("ipc_mutex_init", rc);
   /* The raw side locks a mutex of its own, made as libipc makes its one:
    * robust, process-shared, error-checking. */
   w.raw_m = (pthread_mutex_t *)(base + 2 * IPC_SEM_SIZE + IPC_MUTEX_SIZE);
@@ -78,10 +55,10 @@ static void setup(void) {
   pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
   pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
   if ((rc = pthread_mutex_init(w.raw_m, &a)) != 0)
-    die("pthread_mutex_init", -rc);
+    bench_die("pthread_mutex_init", -rc);
   pthread_mutexattr_destroy(&a);
   if ((rc = ipc_semset_create(&w.set, IPC_PRIVATE, 1, NULL, 0)) < 0)
-    die("ipc_semset_create", rc);
+    bench_die("ipc_semset_create", rc);
 }
 
 static void teardown(void) {
@@ -113,20 +90,14 @@ static void ponger(int impl, long n) {
  * trip is a wake-up IPI whose latency varies several-fold from run to run
  * on virtual machines, which drowns the difference being measured. */
 static double pingpong(int impl, long n) {
-  cpu_set_t old, one;
+  cpu_set_t old;
   if (sched_getaffinity(0, sizeof old, &old) < 0)
-    die("sched_getaffinity", -errno);
-  CPU_ZERO(&one);
-  CPU_SET(sched_getcpu(), &one);
-  if (sched_setaffinity(0, sizeof one, &one) < 0)
-    die("sched_setaffinity", -errno);
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0)
-    die("fork", -errno);
+    bench_die("sched_getaffinity", -errno);
+  bench_pin(sched_getcpu());
+  pid_t pid = bench_fork();
   if (pid == 0)
     ponger(impl, n);
-  double t0 = now_s();
+  double t0 = bench_now();
   for (long i = 0; i < n; i++) {
     int rc = 0;
     if (impl == RAW) {
@@ -139,25 +110,17 @@ static double pingpong(int impl, long n) {
       rc = ipc_sem_wait(w.b, IPC_FOREVER);
     }
     if (rc < 0)
-      die("pingpong", rc);
+      bench_die("pingpong", rc);
   }
-  double dt = now_s() - t0;
+  double dt = bench_now() - t0;
   sched_setaffinity(0, sizeof old, &old);
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid", -errno);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "bench/sem: the %s ponger failed (status %#x)\n",
-            impl_names[impl], status);
-    exit(1);
-  }
+  bench_reap(pid, impl_names[impl], "ponger");
   return dt;
 }
 
 /* One measured run of case c: its duration in seconds. */
 static double run(int c, int impl, long n) {
-  double t0 = now_s();
+  double t0 = bench_now();
   int rc = 0;
   switch (c) {
   case PAIR:
@@ -201,93 +164,44 @@ static double run(int c, int impl, long n) {
   }
   }
   if (rc < 0)
-    die(cases[c].name, rc);
-  return now_s() - t0;
+    bench_die(cases[c].name, rc);
+  return bench_now() - t0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void usage(void) {
-  fprintf(stderr, "usage: sem [-r repeats] [-q] [-o file.jsonl]\n"
-                  "  -r N   measured runs per figure (default 5)\n"
-                  "  -q     quick: few operations, for smoke tests\n"
-                  "  -o F   append one JSON object per figure to F\n");
-  exit(2);
+/* One measured run of the case *what: operations per second. */
+static double rate(int impl, const void *what, long n) {
+  int c = *(const int *)what;
+  return (double)n / run(c, impl, n);
 }
 
 int main(int argc, char **argv) {
-  int repeats = 5, quick = 0, opt;
-  const char *json_path = NULL;
-  while ((opt = getopt(argc, argv, "r:qo:h")) != -1) {
-    switch (opt) {
-    case 'r':
-      repeats = atoi(optarg);
-      if (repeats < 1)
-        usage();
-      break;
-    case 'q':
-      quick = 1;
-      break;
-    case 'o':
-      json_path = optarg;
-      break;
-    default:
-      usage();
-    }
-  }
-  FILE *json = NULL;
-  if (json_path && !(json = fopen(json_path, "a")))
-    die(json_path, -errno);
+  bench_init(argc, argv, "sem", "runs", "operations", 0);
   setup();
 
-  printf("sem: libipc against the raw calls, median of %d run%s%s\n", repeats,
-         repeats == 1 ? "" : "s", quick ? " (quick)" : "");
+  printf("sem: libipc against the raw calls, median of %s\n", bench_runs(1));
   printf("%-9s %-31s %9s %8s %12s %9s %8s %11s\n", "case", "what", "ops",
          "impl", "ops/s", "ns/op", "spread", "libipc/raw");
   for (int c = 0; c < NCASES; c++) {
-    long n = quick ? cases[c].quick_ops : cases[c].ops;
-    double rate[2], spread[2];
-    run(c, RAW, n / 10 + 1); /* warm up: page faults, caches */
-    double *all = calloc(2 * (size_t)repeats, sizeof *all);
-    if (!all)
-      die("calloc", IPC_ENOMEM);
-    for (int r = 0; r < repeats; r++)
-      for (int k = 0; k < 2; k++) {
-        int impl = (r + k) % 2; /* who goes first alternates */
-        all[impl * repeats + r] = (double)n / run(c, impl, n);
-      }
+    long n = bench.quick ? cases[c].quick_ops : cases[c].ops;
+    double rates[2], spread[2];
+    bench_compare(rate, &c, n, rates, spread);
     for (int impl = RAW; impl <= LIBIPC; impl++) {
-      double *v = all + impl * repeats;
-      rate[impl] = median(v, repeats); /* sorts v */
-      spread[impl] = (v[repeats - 1] - v[0]) / rate[impl];
-    }
-    free(all);
-    for (int impl = RAW; impl <= LIBIPC; impl++) {
-      double ratio = rate[impl] / rate[RAW];
+      double ratio = rates[impl] / rates[RAW];
       printf("%-9s %-31s %9ld %8s %12.0f %9.1f %7.1f%% %11.3f\n", cases[c].name,
-             cases[c].what, n, impl_names[impl], rate[impl], 1e9 / rate[impl],
+             cases[c].what, n, impl_names[impl], rates[impl], 1e9 / rates[impl],
              100 * spread[impl], ratio);
-      if (json)
-        fprintf(json,
+      if (bench.json)
+        fprintf(bench.json,
                 "{\"bench\":\"sem\",\"case\":\"%s\",\"impl\":\"%s\","
                 "\"ops\":%ld,\"repeats\":%d,\"quick\":%s,"
                 "\"ops_per_s\":%.1f,\"ns_per_op\":%.2f,\"spread\":%.4f,"
                 "\"ratio_vs_raw\":%.4f}\n",
-                cases[c].name, impl_names[impl], n, repeats,
-                quick ? "true" : "false", rate[impl], 1e9 / rate[impl],
+                cases[c].name, impl_names[impl], n, bench.repeats,
+                bench_bool(bench.quick), rates[impl], 1e9 / rates[impl],
                 spread[impl], ratio);
     }
   }
   teardown();
-  if (json && fclose(json) != 0)
-    die(json_path, -errno);
+  bench_finish();
   return 0;
 }

@@ -3,20 +3,10 @@
  * messages. Raw send(2)/recv(2) are the baseline; ipc_sock_send and
  * ipc_sock_recv are measured in the same run. Prints the medians and the
  * ratio libipc/raw; -o FILE appends them as JSON lines. */
-#include <ipc.h>
+#include "bench.h"
 
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-enum { RAW, LIBIPC };
-static const char *const impl_names[] = {"raw", "libipc"};
 
 /* A measured transfer: round trips of `size` bytes, or `size`-byte messages
  * one way; `msgs` of them (quick_msgs with -q). */
@@ -31,17 +21,6 @@ static const struct load loads[] = {
     {"stream", 65536, 8192, 256},
 };
 #define NLOADS (sizeof loads / sizeof loads[0])
-
-static void die(const char *what, long code) {
-  fprintf(stderr, "bench/sock: %s: %s\n", what, ipc_strerror((int)code));
-  exit(1);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One end of the socketpair, as each implementation holds it. */
 struct end {
@@ -91,7 +70,7 @@ static void open_end(struct end *e, int impl, int fd) {
   e->s = NULL;
   int rc;
   if (impl == LIBIPC && (rc = ipc_sock_from_fd(&e->s, fd)) < 0)
-    die("ipc_sock_from_fd", rc);
+    bench_die("ipc_sock_from_fd", rc);
 }
 
 static void close_end(struct end *e) {
@@ -122,21 +101,19 @@ static void child(int impl, int fd, const struct load *l, long msgs) {
   if (rc == 0 && !rtt)
     rc = send_all(&e, "d", 1);
   if (rc < 0)
-    die("child", rc);
+    bench_die("child", rc);
   close_end(&e);
   _exit(0);
 }
 
 /* One measured transfer; returns messages (or round trips) per second. The
  * fork and the child's start are outside the clock. */
-static double transfer(int impl, const struct load *l, long msgs) {
+static double transfer(int impl, const void *what, long msgs) {
+  const struct load *l = what;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    die("socketpair", -errno);
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0)
-    die("fork", -errno);
+    bench_die("socketpair", -errno);
+  pid_t pid = bench_fork();
   if (pid == 0) {
     close(sv[0]);
     child(impl, sv[1], l, msgs);
@@ -149,104 +126,40 @@ static double transfer(int impl, const struct load *l, long msgs) {
   int rc;
   int rtt = strcmp(l->kind, "rtt") == 0;
   if (!buf)
-    die("calloc", IPC_ENOMEM);
+    bench_die("calloc", IPC_ENOMEM);
   if ((rc = recv_all(&e, &word, 1)) < 0)
-    die("child start", rc);
+    bench_die("child start", rc);
 
-  double t0 = now_s();
+  double t0 = bench_now();
   for (long i = 0; i < msgs; i++) {
     buf[0] = (char)i;
     if ((rc = send_all(&e, buf, l->size)) < 0)
-      die("send", rc);
+      bench_die("send", rc);
     if (rtt && (rc = recv_all(&e, buf, l->size)) < 0)
-      die("recv", rc);
+      bench_die("recv", rc);
   }
   if (!rtt && (rc = recv_all(&e, &word, 1)) < 0)
-    die("child end", rc);
-  double dt = now_s() - t0;
+    bench_die("child end", rc);
+  double dt = bench_now() - t0;
 
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      die("waitpid", -errno);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fprintf(stderr, "bench/sock: the %s child failed (status %#x)\n",
-            impl_names[impl], status);
-    exit(1);
-  }
+  bench_reap(pid, impl_names[impl], "child");
   close_end(&e);
   free(buf);
   return (double)msgs / dt;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void usage(void) {
-  fprintf(stderr, "usage: sock [-r repeats] [-q] [-o file.jsonl]\n"
-                  "  -r N   measured transfers per figure (default 5)\n"
-                  "  -q     quick: few messages, for smoke tests\n"
-                  "  -o F   append one JSON object per figure to F\n");
-  exit(2);
-}
-
 int main(int argc, char **argv) {
-  int repeats = 5, quick = 0, opt;
-  const char *json_path = NULL;
-  while ((opt = getopt(argc, argv, "r:qo:h")) != -1) {
-    switch (opt) {
-    case 'r':
-      repeats = atoi(optarg);
-      if (repeats < 1)
-        usage();
-      break;
-    case 'q':
-      quick = 1;
-      break;
-    case 'o':
-      json_path = optarg;
-      break;
-    default:
-      usage();
-    }
-  }
-  FILE *json = NULL;
-  if (json_path && !(json = fopen(json_path, "a")))
-    die(json_path, -errno);
-
-  printf("sock: Unix stream socketpair, parent <-> forked child, median of %d "
-         "run%s%s\n",
-         repeats, repeats == 1 ? "" : "s", quick ? " (quick)" : "");
+  bench_init(argc, argv, "sock", "transfers", "messages", 0);
+  printf("sock: Unix stream socketpair, parent <-> forked child, median of "
+         "%s\n",
+         bench_runs(1));
   printf("%6s %8s %8s %8s %14s %10s %10s %8s %12s\n", "kind", "size", "msgs",
          "impl", "msgs/s", "MB/s", "us/msg", "spread", "libipc/raw");
   for (size_t i = 0; i < NLOADS; i++) {
     const struct load *l = &loads[i];
-    long msgs = quick ? l->quick_msgs : l->msgs;
+    long msgs = bench.quick ? l->quick_msgs : l->msgs;
     double med[2], spread[2];
-    /* Warm up once, then alternate the two (and which goes first) so that
-     * drift in the machine's load hits both alike. */
-    transfer(RAW, l, msgs / 10 + 1);
-    double *all = calloc(2 * (size_t)repeats, sizeof *all);
-    if (!all)
-      die("calloc", IPC_ENOMEM);
-    for (int r = 0; r < repeats; r++)
-      for (int k = 0; k < 2; k++) {
-        int impl = (r + k) % 2;
-        all[impl * repeats + r] = transfer(impl, l, msgs);
-      }
-    for (int impl = RAW; impl <= LIBIPC; impl++) {
-      double *v = all + impl * repeats;
-      med[impl] = median(v, repeats); /* sorts v */
-      spread[impl] = (v[repeats - 1] - v[0]) / med[impl];
-    }
-    free(all);
+    bench_compare(transfer, l, msgs, med, spread);
     for (int impl = RAW; impl <= LIBIPC; impl++) {
       /* A round trip moves the bytes twice. */
       double mbs = med[impl] * (double)l->size / 1e6 *
@@ -255,18 +168,17 @@ int main(int argc, char **argv) {
       printf("%6s %8zu %8ld %8s %14.0f %10.1f %10.2f %7.1f%% %12.3f\n", l->kind,
              l->size, msgs, impl_names[impl], med[impl], mbs, 1e6 / med[impl],
              100 * spread[impl], ratio);
-      if (json)
-        fprintf(json,
+      if (bench.json)
+        fprintf(bench.json,
                 "{\"bench\":\"sock\",\"kind\":\"%s\",\"size\":%zu,"
                 "\"impl\":\"%s\",\"msgs\":%ld,\"repeats\":%d,\"quick\":%s,"
                 "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"us_per_msg\":%.3f,"
                 "\"spread\":%.4f,\"ratio_vs_raw\":%.4f}\n",
-                l->kind, l->size, impl_names[impl], msgs, repeats,
-                quick ? "true" : "false", med[impl], mbs, 1e6 / med[impl],
+                l->kind, l->size, impl_names[impl], msgs, bench.repeats,
+                bench_bool(bench.quick), med[impl], mbs, 1e6 / med[impl],
                 spread[impl], ratio);
     }
   }
-  if (json && fclose(json) != 0)
-    die(json_path, -errno);
+  bench_finish();
   return 0;
 }

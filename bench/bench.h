@@ -1,0 +1,263 @@
+/* bench/bench.h: what the benchmark programs share: the options -r, -q and
+ * -o, failing with a message, the monotonic clock, whole reads and writes,
+ * forking and reaping a child, pinning, the medians of repeated runs of raw
+ * against libipc, and the throughput table of pipe and fifo. Each
+ * bench/<x>.c is a program of its own and includes this once, so everything
+ * here is static. */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <ipc.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The two sides most programs compare, and their names in the tables. */
+enum { RAW, LIBIPC };
+static const char *const impl_names[] = {"raw", "libipc"};
+
+/* The run's settings, from bench_init, and how bench_die fails. */
+static struct {
+  const char *name;      /* "pipe": prefixes every message */
+  const char *runs_word; /* what -r counts, for the usage */
+  const char *ops_word;  /* what -q makes few of, for the usage */
+  int quick_repeats;     /* the default of -r with -q; 0: the same 5 */
+  int repeats;           /* -r: measured runs per figure */
+  int quick;             /* -q: few messages, for smoke tests */
+  const char *json_path; /* -o */
+  FILE *json;            /* -o's file, opened to append; NULL without -o */
+  pid_t parent;          /* when set, bench_die in another process _exits */
+  int child_status;      /* with this status, off the parent's atexit */
+  void (*cleanup)(void); /* when set, run by bench_die before exiting */
+} bench;
+
+static inline void bench_die(const char *what, long code) {
+  fprintf(stderr, "bench/%s: %s: %s\n", bench.name, what,
+          ipc_strerror((int)code));
+  if (bench.cleanup)
+    bench.cleanup();
+  if (bench.parent && getpid() != bench.parent)
+    _exit(bench.child_status);
+  exit(1);
+}
+
+static inline void bench_usage(void) {
+  fprintf(stderr, "usage: %s [-r repeats] [-q] [-o file.jsonl]\n", bench.name);
+  if (bench.quick_repeats)
+    fprintf(stderr, "  -r N   measured %s per figure (default 5, %d with -q)\n",
+            bench.runs_word, bench.quick_repeats);
+  else
+    fprintf(stderr, "  -r N   measured %s per figure (default 5)\n",
+            bench.runs_word);
+  fprintf(stderr,
+          "  -q     quick: few %s, for smoke tests\n"
+          "  -o F   append one JSON object per figure to F\n",
+          bench.ops_word);
+  exit(2);
+}
+
+/* Parses -r N, -q and -o FILE (usage and exit status 2 on anything else)
+ * and opens FILE to append. runs_word and ops_word fill the usage: "-r N
+ * measured <runs_word> per figure", "-q quick: few <ops_word>". Returns
+ * the index of the first operand. */
+static inline int bench_init(int argc, char **argv, const char *name,
+                             const char *runs_word, const char *ops_word,
+                             int quick_repeats) {
+  int opt;
+  bench.name = name;
+  bench.runs_word = runs_word;
+  bench.ops_word = ops_word;
+  bench.quick_repeats = quick_repeats;
+  while ((opt = getopt(argc, argv, "r:qo:h")) != -1) {
+    switch (opt) {
+    case 'r':
+      bench.repeats = atoi(optarg);
+      if (bench.repeats < 1)
+        bench_usage();
+      break;
+    case 'q':
+      bench.quick = 1;
+      break;
+    case 'o':
+      bench.json_path = optarg;
+      break;
+    default:
+      bench_usage();
+    }
+  }
+  if (bench.repeats == 0)
+    bench.repeats = bench.quick && quick_repeats ? quick_repeats : 5;
+  if (bench.json_path && !(bench.json = fopen(bench.json_path, "a")))
+    bench_die(bench.json_path, -errno);
+  return optind;
+}
+
+/* Closes the -o file; a failed write shows here at the latest. */
+static inline void bench_finish(void) {
+  if (bench.json && fclose(bench.json) != 0)
+    bench_die(bench.json_path, -errno);
+  bench.json = NULL;
+}
+
+/* "5 runs", and " (quick)" after it when with_quick and -q: for titles. */
+static inline const char *bench_runs(int with_quick) {
+  static char buf[48];
+  snprintf(buf, sizeof buf, "%d run%s%s", bench.repeats,
+           bench.repeats == 1 ? "" : "s",
+           with_quick && bench.quick ? " (quick)" : "");
+  return buf;
+}
+
+/* A boolean as JSON spells it. */
+static inline const char *bench_bool(int b) { return b ? "true" : "false"; }
+
+static inline double bench_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* write(2) until all n bytes are out: 0 or -errno. */
+static inline int bench_write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
+  while (n > 0) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return -errno;
+    p += r, n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* read(2) until all n bytes are in: 0, IPC_EOF or -errno. */
+static inline int bench_read_all(int fd, void *buf, size_t n) {
+  char *p = buf;
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return r == 0 ? IPC_EOF : -errno;
+    p += r, n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* fork(2) with stdout flushed first, so that the child cannot print the
+ * parent's pending table a second time; fails the run if fork does. */
+static inline pid_t bench_fork(void) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0)
+    bench_die("fork", -errno);
+  return pid;
+}
+
+/* Waits for a child, through signals: its wait status. */
+static inline int bench_wait(pid_t pid) {
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      bench_die("waitpid", -errno);
+  return status;
+}
+
+/* Waits for a child that must exit with 0, else fails the run saying "the
+ * <impl> <role> failed" ("the <role> failed" when impl is NULL). */
+static inline void bench_reap(pid_t pid, const char *impl, const char *role) {
+  int status = bench_wait(pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "bench/%s: the %s%s%s failed (status %#x)\n", bench.name,
+            impl ? impl : "", impl ? " " : "", role, status);
+    if (bench.cleanup)
+      bench.cleanup();
+    exit(1);
+  }
+}
+
+/* Runs this process on one CPU only; cpu < 0 leaves it where it is. */
+static inline void bench_pin(int cpu) {
+  if (cpu < 0)
+    return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) < 0)
+    bench_die("sched_setaffinity", -errno);
+}
+
+static inline int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts v and returns its median; *spread (unless NULL) gets (largest -
+ * smallest) / median, 0 when the median is not positive. */
+static inline double bench_median(double *v, int n, double *spread) {
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+  double m = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  if (spread)
+    *spread = m > 0 ? (v[n - 1] - v[0]) / m : 0;
+  return m;
+}
+
+/* One measured run of `n` operations of `what` through impl (RAW or
+ * LIBIPC): its figure, higher is better or lower is better as the caller
+ * says in its table. */
+typedef double bench_run_fn(int impl, const void *what, long n);
+
+/* Warms up with one short raw run (page faults, caches), then takes
+ * bench.repeats runs of each of raw and libipc, alternating them, and which
+ * goes first, so that drift in the machine's load hits both alike. Gives
+ * each side's median and spread. */
+static inline void bench_compare(bench_run_fn *run, const void *what, long n,
+                                 double med[2], double spread[2]) {
+  int repeats = bench.repeats;
+  run(RAW, what, n / 10 + 1);
+  double *all = calloc(2 * (size_t)repeats, sizeof *all);
+  if (!all)
+    bench_die("calloc", IPC_ENOMEM);
+  for (int r = 0; r < repeats; r++)
+    for (int k = 0; k < 2; k++) {
+      int impl = (r + k) % 2;
+      all[impl * repeats + r] = run(impl, what, n);
+    }
+  for (int impl = RAW; impl <= LIBIPC; impl++)
+    med[impl] = bench_median(all + impl * repeats, repeats, &spread[impl]);
+  free(all);
+}
+
+/* The throughput table of pipe and fifo: messages of one size, one way.
+ * The heading, then the rows of one size from bench_compare's figures (in
+ * messages per second), each also as a JSON line. */
+static inline void bench_msgs_heading(void) {
+  printf("%8s %8s %8s %14s %10s %8s %12s\n", "size", "msgs", "impl", "msgs/s",
+         "MB/s", "spread", "libipc/raw");
+}
+
+static inline void bench_msgs_rows(size_t size, long msgs, const double med[2],
+                                   const double spread[2]) {
+  for (int impl = RAW; impl <= LIBIPC; impl++) {
+    double mbs = med[impl] * (double)size / 1e6;
+    double ratio = med[impl] / med[RAW];
+    printf("%8zu %8ld %8s %14.0f %10.1f %7.1f%% %12.3f\n", size, msgs,
+           impl_names[impl], med[impl], mbs, 100 * spread[impl], ratio);
+    if (bench.json)
+      fprintf(bench.json,
+              "{\"bench\":\"%s\",\"size\":%zu,\"impl\":\"%s\","
+              "\"msgs\":%ld,\"repeats\":%d,\"quick\":%s,"
+              "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"spread\":%.4f,"
+              "\"ratio_vs_raw\":%.4f}\n",
+              bench.name, size, impl_names[impl], msgs, bench.repeats,
+              bench_bool(bench.quick), med[impl], mbs, spread[impl], ratio);
+  }
+}
+
+#endif
