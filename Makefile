@@ -50,8 +50,7 @@ bench: build
 	@scripts/bench
 
 format:
-	@clang-format -i libipc/include/*.h libipc/src/*.[ch] lua/src/*.[ch] shell/*.[ch] \
-	  tests/c/*.[ch] tests/host/*.c examples/*.c bench/*.c
+	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 lint:
 	@scripts/lint
