@@ -190,7 +190,9 @@ IPC_API ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
  * IPC_EINTR, IPC_EAGAIN (non-blocking mode), IPC_EPIPE (every reader has
  * closed: the process gets no SIGPIPE and the process-wide SIGPIPE
  * disposition is not touched), IPC_EBADF (a read end), IPC_EINVAL
- * (n > SSIZE_MAX). Costs two rt_sigprocmask calls besides the write(s). */
+ * (n > SSIZE_MAX). On pipes and FIFOs under Linux 6.18 or later each write
+ * carries RWF_NOSIGNAL; otherwise SIGPIPE is blocked for the calling thread
+ * during the call (two more system calls). */
 IPC_API ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
                                int timeout_ms);
 

@@ -9,9 +9,12 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define IPC__PIPE_MIN_BUFFER 4096
@@ -19,6 +22,7 @@
 struct ipc_pipe {
   int fd;
   int writable;
+  int is_pipe;  /* a pipe or FIFO: RWF_NOSIGNAL applies (see write_once) */
   int nonblock; /* our view of O_NONBLOCK, kept in step by set_blocking */
   char *buf;    /* buffered input is buf[start, end) */
   size_t cap;
@@ -30,6 +34,8 @@ static int pipe_wrap(ipc_pipe_t **out, int fd, int writable, int nonblock) {
   ipc_pipe_t *p = calloc(1, sizeof *p);
   if (!p)
     return IPC_ENOMEM;
+  struct stat st;
+  p->is_pipe = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
   p->fd = fd;
   p->writable = writable;
   p->nonblock = nonblock;
@@ -271,10 +277,39 @@ ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
   return (ssize_t)n;
 }
 
-/* The write loop proper; *sigpipe_possible tells whether a write may have
- * raised a SIGPIPE (which the caller has blocked). */
+/* Linux 6.18's pwritev2 flag that keeps a write to a pipe or socket with
+ * no reader from raising SIGPIPE; older kernels reject it (EOPNOTSUPP). */
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100
+#endif
+
+/* Whether the kernel takes RWF_NOSIGNAL: 0 not known yet, 1 yes, -1 no.
+ * A process-wide cache of a kernel property, set once. */
+static _Atomic int nosignal_support;
+
+#define IPC__NOSIGNAL_UNSUPPORTED (-30001) /* internal: take the mask path */
+
+/* One write(2), with RWF_NOSIGNAL when asked for. */
+static ssize_t write_once(ipc_pipe_t *p, const char *src, size_t n,
+                          int nosignal) {
+  if (!nosignal)
+    return write(p->fd, src, n);
+  struct iovec iov = {.iov_base = (void *)src, .iov_len = n};
+  ssize_t r = pwritev2(p->fd, &iov, 1, -1, RWF_NOSIGNAL);
+  if (r < 0 && errno == EOPNOTSUPP) {
+    atomic_store(&nosignal_support, -1);
+    return IPC__NOSIGNAL_UNSUPPORTED;
+  }
+  if (r >= 0)
+    atomic_store_explicit(&nosignal_support, 1, memory_order_relaxed);
+  return r;
+}
+
+/* The write loop proper. With nosignal, writes cannot raise SIGPIPE;
+ * without, *sigpipe_possible tells whether a write may have raised one
+ * (which the caller has blocked). */
 static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
-                         int timeout_ms, int *sigpipe_possible) {
+                         int timeout_ms, int nosignal, int *sigpipe_possible) {
   size_t done = 0;
   int64_t deadline = ipc__deadline(timeout_ms);
   int timed = !p->nonblock && deadline != IPC__NO_DEADLINE;
@@ -289,7 +324,9 @@ static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
       if (chunk > PIPE_BUF)
         chunk = PIPE_BUF;
     }
-    ssize_t r = write(p->fd, src + done, chunk);
+    ssize_t r = write_once(p, src + done, chunk, nosignal);
+    if (r == IPC__NOSIGNAL_UNSUPPORTED) /* only ever on the first write */
+      return r;
     if (r >= 0) {
       done += (size_t)r;
       if ((size_t)r < chunk && !p->nonblock) {
@@ -311,21 +348,29 @@ static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
   return (ssize_t)n;
 }
 
-/* Writes without SIGPIPE: the signal is blocked for this thread during the
- * call, and the thread-directed SIGPIPE that an EPIPE raised is taken back
- * before unblocking. If the caller already blocks SIGPIPE, it is theirs. */
+/* Writes without SIGPIPE. On pipes and FIFOs with a kernel that has
+ * RWF_NOSIGNAL, each write says so itself: no extra system call. Otherwise
+ * the signal is blocked for this thread during the call, and the
+ * thread-directed SIGPIPE an EPIPE raised is taken back before unblocking;
+ * if the caller already blocks SIGPIPE, a pending one is theirs. */
 ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
                        int timeout_ms) {
   if (!p->writable)
     return IPC_EBADF;
   if (n > (size_t)SSIZE_MAX)
     return IPC_EINVAL;
+  int sigpipe_possible = 0;
+  if (p->is_pipe &&
+      atomic_load_explicit(&nosignal_support, memory_order_relaxed) >= 0) {
+    ssize_t r = write_all(p, buf, n, timeout_ms, 1, &sigpipe_possible);
+    if (r != IPC__NOSIGNAL_UNSUPPORTED)
+      return r;
+  }
   sigset_t pipe_set, old;
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  int sigpipe_possible = 0;
-  ssize_t r = write_all(p, buf, n, timeout_ms, &sigpipe_possible);
+  ssize_t r = write_all(p, buf, n, timeout_ms, 0, &sigpipe_possible);
   sigset_t pending;
   if (sigpipe_possible && !sigismember(&old, SIGPIPE) &&
       sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {

@@ -4,6 +4,8 @@
  * writes to a child, EPIPE without SIGPIPE, bad arguments, no leaked fd. */
 #include "testutil.h"
 
+#include <sys/socket.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -694,4 +696,24 @@ Test(pipe, no_descriptor_is_leaked, .timeout = 10) {
   }
   cr_assert_eq(tu_count_fds(), before, "%d descriptors leaked",
                tu_count_fds() - before);
+}
+
+/* A handle on something that is not a pipe (here a socket) takes the other
+ * road to EPIPE: SIGPIPE blocked during the call and taken back after. */
+Test(pipe, write_on_a_non_pipe_descriptor_gives_epipe_without_sigpipe_too,
+     .timeout = 10) {
+  int sv[2];
+  cr_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  signal(SIGPIPE, SIG_DFL);
+  ipc_pipe_t *w;
+  cr_assert_eq(ipc_pipe_from_fd(&w, sv[0], 1), 0);
+  close(sv[1]);
+  cr_assert_eq(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  cr_assert_not(sigismember(&pending, SIGPIPE), "no SIGPIPE left pending");
+  struct sigaction now;
+  sigaction(SIGPIPE, NULL, &now);
+  cr_assert_eq(now.sa_handler, SIG_DFL, "the disposition is untouched");
+  ipc_pipe_close(w);
 }
