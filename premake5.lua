@@ -140,6 +140,10 @@ project "lua_ipc"
   buildoptions(lua_cflags)
   buildoptions { "-fvisibility=hidden" }
   links { "ipc_static" }
+  -- Export luaopen_ipc only: libipc's own ipc_* symbols stay inside, so a
+  -- host that also loads libipc.so never gets one version's functions
+  -- mixed with the other's.
+  linkoptions { "-Wl,--exclude-libs,ALL" }
   outdir("lua")
 
 -- ipcsh embeds Lua 5.4 whatever --lua says, with the module compiled in.
