@@ -800,13 +800,18 @@ struct space_arg {
   uint64_t seen; /* the head position that left no room */
 };
 
-static int consumers_gone(ipc_ring_t *r, int slow) {
-  if (!SH_LOAD(&r->sh->consumers_seen, relaxed))
+/* Every participant of a role gone (and one was there once)? Cheap unless
+ * slow: then the live-looking ones are checked against the OS, and the
+ * dead ones reaped. */
+static int side_gone(ipc_ring_t *r, uint32_t role, int slow) {
+  _Atomic uint32_t *seen =
+      role == ROLE_PRODUCER ? &r->sh->producers_seen : &r->sh->consumers_seen;
+  if (!SH_LOAD(seen, relaxed))
     return 0;
   for (unsigned i = 0; i < RING_SLOTS; i++) {
     struct ring_slot *s = &r->sh->slots[i];
     if (SH_LOAD(&s->state, acquire) != SLOT_LIVE ||
-        !(SH_LOAD(&s->role, relaxed) & ROLE_CONSUMER))
+        !(SH_LOAD(&s->role, relaxed) & role))
       continue;
     if (!slow || slot_alive(s, 0, 0))
       return 0;
@@ -819,7 +824,7 @@ static int cond_space(ipc_ring_t *r, void *arg, int slow) {
   struct space_arg *a = arg;
   if ((SH_LOAD(&r->sh->head, acquire) & POS_MASK) != a->seen)
     return 1;
-  if (slow >= 0 && consumers_gone(r, slow)) {
+  if (slow >= 0 && side_gone(r, ROLE_CONSUMER, slow)) {
     if ((SH_LOAD(&r->sh->head, acquire) & POS_MASK) != a->seen)
       return 1;
     return IPC_EPEERDEAD;
@@ -1056,28 +1061,11 @@ struct data_arg {
   uint64_t pos; /* the tail position that showed nothing */
 };
 
-/* No producer left (and one was there once)? Cheap unless slow: then the
- * live-looking ones are checked against the OS. */
-static int producers_gone(ipc_ring_t *r, int slow) {
-  if (!SH_LOAD(&r->sh->producers_seen, relaxed))
-    return 0;
-  for (unsigned i = 0; i < RING_SLOTS; i++) {
-    struct ring_slot *s = &r->sh->slots[i];
-    if (SH_LOAD(&s->state, acquire) != SLOT_LIVE ||
-        !(SH_LOAD(&s->role, relaxed) & ROLE_PRODUCER))
-      continue;
-    if (!slow || slot_alive(s, 0, 0))
-      return 0;
-    slot_reap(r, i);
-  }
-  return 1;
-}
-
 static int cond_data(ipc_ring_t *r, void *arg, int slow) {
   struct data_arg *a = arg;
   if ((SH_LOAD(&r->sh->tail, acquire) & POS_MASK) != a->pos)
     return 1;
-  if (slow >= 0 && producers_gone(r, slow)) {
+  if (slow >= 0 && side_gone(r, ROLE_PRODUCER, slow)) {
     /* The last producer published before it left: look once more. */
     if ((SH_LOAD(&r->sh->tail, acquire) & POS_MASK) != a->pos)
       return 1;
@@ -1393,7 +1381,7 @@ static int cond_taken(ipc_ring_t *r, void *arg, int slow) {
   uint64_t h = SH_LOAD(&r->sh->head, acquire) & POS_MASK;
   if ((int64_t)(h - a->end) >= 0)
     return 1;
-  return slow >= 0 && consumers_gone(r, slow) ? IPC_EPEERDEAD : 0;
+  return slow >= 0 && side_gone(r, ROLE_CONSUMER, slow) ? IPC_EPEERDEAD : 0;
 }
 
 static int ring_push_sync(ipc_ring_t *r, const void *msg, size_t len,
