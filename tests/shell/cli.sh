@@ -183,7 +183,9 @@ expect_run "-e without its argument is a usage error" 1 "" \
 # default disposition in case this runs as a background job (which starts
 # with SIGINT ignored, and ipcsh then leaves it ignored).
 interrupt() {
-  timeout --preserve-status -k 5 -s INT 1 env --default-signal=INT "$IPCSH" -e "$1" \
+  # --foreground: signal the child once; by default timeout also signals its
+  # whole process group, and a second SIGINT that early means "escalate".
+  timeout --foreground --preserve-status -k 5 -s INT 1 env --default-signal=INT "$IPCSH" -e "$1" \
     </dev/null >"$TMP/out" 2>"$TMP/err"
   RC=$?
   OUT=$(cat "$TMP/out")
