@@ -153,13 +153,17 @@ project "ipcsh"
   includedirs { "lua/src" }
   buildoptions(lua54_cflags)
   buildoptions(edit_cflags)
-  -- prelude.lua is embedded with .incbin, which searches the assembler's -I.
-  -- The compiler's dependency files cannot see it: drop the stale object.
-  buildoptions { "-Wa,-I" .. path.getabsolute("shell") }
-  prebuildcommands {
-    "@test " .. path.getabsolute("shell/prelude.lua") ..
-      " -ot $(OBJDIR)/prelude.o || rm -f $(OBJDIR)/prelude.o",
-  }
+  -- prelude.c embeds these with .incbin, which searches the assembler's -I.
+  -- The compiler's dependency files cannot see them: drop the stale object.
+  local embedded = { "shell/prelude.lua", "shell/help.lua", "shell/tools.lua",
+                     "docs/lua.md", "docs/shell.md" }
+  buildoptions { "-Wa,-I" .. path.getabsolute(".") }
+  local stale = {}
+  for _, f in ipairs(embedded) do
+    stale[#stale + 1] = "@test " .. path.getabsolute(f) ..
+      " -ot $(OBJDIR)/prelude.o || rm -f $(OBJDIR)/prelude.o"
+  end
+  prebuildcommands(stale)
   links { "ipc_static" }
   linkoptions(lua54_libs)
   linkoptions(edit_libs)

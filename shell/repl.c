@@ -161,13 +161,32 @@ int ipcsh_report(lua_State *L, int status, const char *progname) {
   return status;
 }
 
+const ipcsh_file *ipcsh_file_find(const char *name) {
+  for (const ipcsh_file *f = ipcsh_files; f->name != NULL; f++)
+    if (strcmp(f->name, name) == 0)
+      return f;
+  return NULL;
+}
+
+/* The prelude's second argument: file(name) -> the embedded file's text,
+ * or nil. */
+static int aux_file(lua_State *L) {
+  const ipcsh_file *f = ipcsh_file_find(luaL_checkstring(L, 1));
+  if (f == NULL)
+    return 0;
+  lua_pushlstring(L, f->data, *f->size);
+  return 1;
+}
+
 void ipcsh_setup(lua_State *L) {
+  const ipcsh_file *prelude = ipcsh_file_find("prelude.lua");
   aux_signals(L);
-  if (luaL_loadbuffer(L, ipcsh_prelude, ipcsh_prelude_size, "=prelude.lua") !=
+  if (luaL_loadbuffer(L, prelude->data, *prelude->size, "=prelude.lua") !=
       LUA_OK)
     lua_error(L);
   lua_getglobal(L, "ipc");
-  lua_call(L, 1, 1);
+  lua_pushcfunction(L, aux_file);
+  lua_call(L, 2, 1);
   if (lua_type(L, -1) != LUA_TFUNCTION)
     luaL_error(L, "prelude.lua did not return the result printer");
   lua_setfield(L, LUA_REGISTRYINDEX, IPCSH_SHOW);

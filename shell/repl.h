@@ -9,15 +9,26 @@
 
 #include <lua.h>
 
-/* The prelude (prelude.lua), embedded by prelude.c: ipcsh_prelude_size bytes
- * followed by a NUL byte. */
-extern const char ipcsh_prelude[];
-extern const size_t ipcsh_prelude_size;
+/* A file embedded in the binary by prelude.c: *size bytes of data followed
+ * by a NUL byte. */
+typedef struct ipcsh_file {
+  const char *name; /* "prelude.lua", "docs/lua.md", ... */
+  const char *data;
+  const size_t *size;
+} ipcsh_file;
+
+/* The embedded files (the shell's Lua files and the docs help() reads),
+ * ending with a NULL name. */
+extern const ipcsh_file ipcsh_files[];
+
+/* The embedded file called name, or NULL. */
+const ipcsh_file *ipcsh_file_find(const char *name);
 
 /* Installs the SIGINT handler (without SA_RESTART, so blocking calls return
  * EINTR), the registry hook "ipc.interrupt" the ipc module calls on EINTR,
  * and runs the prelude with the global `ipc` table, which must already be
- * set. Raises on failure; call it under lua_pcall. */
+ * set, and a function that returns an embedded file's text by name (see
+ * prelude.lua). Raises on failure; call it under lua_pcall. */
 void ipcsh_setup(lua_State *L);
 
 /* Calls the function under the top narg arguments like lua_pcall, with a
