@@ -257,6 +257,7 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_msg(L);
   lipc_open_sock(L);
   lipc_open_sem(L);
+  lipc_open_time(L);
 
   return 1;
 }
