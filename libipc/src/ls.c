@@ -96,7 +96,9 @@ static void shm_probe(int dfd, const char *fn, ipc_obj_t *o) {
   int fd = openat(dfd, fn, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return;
-  _Alignas(64) unsigned char head[RING_PROBE];
+  /* Aligned as the mapping would be: the header's lines are 128-byte
+   * aligned members. */
+  _Alignas(RING_PROBE) unsigned char head[RING_PROBE];
   if (o->size >= RING_PROBE && pread(fd, head, sizeof head, 0) == RING_PROBE &&
       ipc__ring_check_header(head, (size_t)o->size) == 0) {
     o->ring = 1;
@@ -613,7 +615,8 @@ static int ls_fill(ipc_ls_t *ls, const ipc_ls_opts_t *opts) {
       return rc;
   if ((rc = scan_users(ls)) < 0 || (rc = name_owners(ls)) < 0)
     return rc;
-  qsort(ls->objs, ls->n, sizeof *ls->objs, obj_cmp);
+  if (ls->n > 1)
+    qsort(ls->objs, ls->n, sizeof *ls->objs, obj_cmp);
   return 0;
 }
 
