@@ -35,6 +35,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Receivers per signal. */
@@ -636,14 +637,12 @@ int ipc_signal_wait(uint64_t set, int timeout_ms, ipc_siginfo_t *out) {
   sigset_t ss;
   set_to_sigset(set, &ss);
   siginfo_t si;
-  int sig;
-  if (timeout_ms < 0) {
-    sig = sigwaitinfo(&ss, &si);
-  } else {
-    struct timespec ts = {.tv_sec = timeout_ms / 1000,
-                          .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
-    sig = sigtimedwait(&ss, &si, &ts);
-  }
+  struct timespec ts = {.tv_sec = timeout_ms / 1000,
+                        .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
+  /* The system call itself: glibc's sigtimedwait reports raise's SI_TKILL
+   * as SI_USER, and records, signalfd and this should agree. */
+  int sig = (int)syscall(SYS_rt_sigtimedwait, &ss, &si,
+                         timeout_ms < 0 ? NULL : &ts, (size_t)(_NSIG / 8));
   if (sig < 0)
     return errno == EAGAIN ? IPC_ETIMEDOUT : -errno;
   if (out)
