@@ -63,6 +63,49 @@ struct ipc_sigqueue {
   struct sigq_slot slots[];
 };
 
+/* A disposition as it was, to be put back exactly. glibc's sigaction adds
+ * SA_RESTORER and its restorer to whatever it installs, SIG_DFL included,
+ * so where the kernel's layout is known the disposition is also kept as
+ * the kernel reported it and put back with rt_sigaction itself: a SIG_DFL
+ * that never went through glibc comes back with flags 0. */
+#if defined(__x86_64__) || defined(__aarch64__)
+#define IPC__RAW_SIGACTION 1
+struct raw_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  uint64_t mask;
+};
+#endif
+
+struct disposition {
+  struct sigaction sa;
+#ifdef IPC__RAW_SIGACTION
+  struct raw_sigaction raw;
+#endif
+};
+
+static int get_disposition(int sig, struct disposition *d) {
+  if (sigaction(sig, NULL, &d->sa) < 0)
+    return -errno;
+#ifdef IPC__RAW_SIGACTION
+  if (syscall(SYS_rt_sigaction, sig, NULL, &d->raw, sizeof d->raw.mask) < 0)
+    return -errno;
+#endif
+  return 0;
+}
+
+static int put_disposition(int sig, const struct disposition *d) {
+#ifdef IPC__RAW_SIGACTION
+  if (syscall(SYS_rt_sigaction, sig, &d->raw, NULL, sizeof d->raw.mask) < 0)
+    return -errno;
+#else
+  if (sigaction(sig, &d->sa, NULL) < 0)
+    return -errno;
+#endif
+  return 0;
+}
+
 /* What the handler does after recording, for one signal: call the
  * function that was the disposition before ours. */
 enum { CHAIN_NONE, CHAIN_HANDLER, CHAIN_SIGACTION };
@@ -74,10 +117,10 @@ struct sigentry {
   _Atomic(void (*)(int)) chain_handler;
   _Atomic(void (*)(int, siginfo_t *, void *)) chain_action;
   /* Under table_lock. */
-  int count;               /* receivers registered */
-  struct sigaction before; /* what our handler replaced */
-  int saved;               /* orig holds the disposition at our first change */
-  struct sigaction orig;
+  int count;                 /* receivers registered */
+  struct disposition before; /* what our handler replaced */
+  int saved; /* orig holds the disposition at our first change */
+  struct disposition orig;
 };
 
 static struct sigentry table[IPC_SIG_MAX + 1];
@@ -257,13 +300,14 @@ static int is_function(const struct sigaction *sa) {
   return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
-/* Saves the disposition in place as the one to restore, at libipc's first
- * change of sig. Under table_lock. */
-static int save_orig(int sig, struct sigaction *cur) {
-  if (sigaction(sig, NULL, cur) < 0)
-    return -errno;
+/* Reads the disposition in place into *cur and saves it as the one to
+ * restore, at libipc's first change of sig. Under table_lock. */
+static int save_orig(int sig, struct disposition *cur) {
+  int rc = get_disposition(sig, cur);
+  if (rc < 0)
+    return rc;
   struct sigentry *e = &table[sig];
-  if (!e->saved && !is_ours(cur)) {
+  if (!e->saved && !is_ours(&cur->sa)) {
     e->orig = *cur;
     e->saved = 1;
   }
@@ -274,10 +318,11 @@ static int save_orig(int sig, struct sigaction *cur) {
  * Under table_lock. */
 static int install(int sig) {
   struct sigentry *e = &table[sig];
-  struct sigaction cur;
-  int rc = save_orig(sig, &cur);
+  struct disposition d;
+  int rc = save_orig(sig, &d);
   if (rc < 0)
     return rc;
+  const struct sigaction cur = d.sa;
   if (is_ours(&cur))
     return 0;
   struct sigaction sa;
@@ -299,7 +344,7 @@ static int install(int sig) {
     sigemptyset(&sa.sa_mask);
     atomic_store(&e->chain_kind, CHAIN_NONE);
   }
-  e->before = cur;
+  e->before = d;
   if (sigaction(sig, &sa, NULL) < 0)
     return -errno;
   return 0;
@@ -310,7 +355,7 @@ static int install(int sig) {
 static void uninstall(int sig) {
   struct sigaction cur;
   if (sigaction(sig, NULL, &cur) == 0 && is_ours(&cur))
-    sigaction(sig, &table[sig].before, NULL);
+    put_disposition(sig, &table[sig].before);
 }
 
 /* Removes q's registration of sig, if any; the last one uninstalls when
@@ -526,7 +571,8 @@ static int set_disposition(ipc_sigqueue_t *q, int sig, void (*handler)(int)) {
   if (others_handle(q, sig)) {
     rc = IPC_EBUSY;
   } else {
-    struct sigaction cur, sa;
+    struct disposition cur;
+    struct sigaction sa;
     if ((rc = save_orig(sig, &cur)) == 0) {
       unregister(q, sig, 0);
       memset(&sa, 0, sizeof sa);
@@ -559,9 +605,7 @@ int ipc_signal_restore(ipc_sigqueue_t *q, int sig) {
   } else {
     unregister(q, sig, 0);
     if (e->saved) {
-      if (sigaction(sig, &e->orig, NULL) < 0)
-        rc = -errno;
-      else
+      if ((rc = put_disposition(sig, &e->orig)) == 0)
         e->saved = 0;
     }
   }
