@@ -55,13 +55,20 @@ static int aux_tosig(lua_State *L, int idx, int what) {
       lua_pushfstring(L, "unknown signal '%s'", name);
       return -1;
     }
-  } else if (lipc_isinteger(L, idx)) {
-    lua_Integer n = lua_tointeger(L, idx);
+  } else if (lua_type(L, idx) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, idx); /* 10 and 10.0 alike */
+    if (n != floor(n)) {
+      lua_pushliteral(L, "number has no integer representation");
+      return -1;
+    }
     if (n == 0 && (what & AUX_ZERO))
       return 0;
     if (n < 1 || n > IPC_SIG_MAX) {
-      lua_pushfstring(L, "signal %d is not a signal (%s..%d)", (int)n,
-                      (what & AUX_ZERO) ? "0" : "1", IPC_SIG_MAX);
+      lua_pushvalue(L, idx);
+      lua_pushfstring(L, "signal %s is not a signal (%s..%d)",
+                      lua_tostring(L, -1), (what & AUX_ZERO) ? "0" : "1",
+                      IPC_SIG_MAX);
+      lua_remove(L, -2);
       return -1;
     }
     sig = (int)n;
@@ -760,13 +767,18 @@ static int mm_tostring(lua_State *L) {
 
 /* ------------------------------------------------------------------ names */
 
+/* The signal number at arg for name and number: any 1..64 (32 and 33
+ * included), or -1; raises for what is neither a string nor a number. */
+static int aux_lookup(lua_State *L, int arg) {
+  if (lua_type(L, arg) == LUA_TSTRING)
+    return ipc_signal_number(lua_tostring(L, arg));
+  lua_Number n = luaL_checknumber(L, arg);
+  return n == floor(n) && n >= 1 && n <= IPC_SIG_MAX ? (int)n : -1;
+}
+
 /* ipc.signal.name(sig) -> "USR1", or nil for what is no signal. */
 static int l_name(lua_State *L) {
-  int sig = aux_tosig(L, 1, AUX_ANY);
-  if (sig < 0 && lipc_isinteger(L, 1)) { /* 32 and 33 have names too */
-    lua_Integer n = lua_tointeger(L, 1);
-    sig = n >= 1 && n <= IPC_SIG_MAX ? (int)n : -1;
-  }
+  int sig = aux_lookup(L, 1);
   if (sig < 0)
     lua_pushnil(L);
   else
@@ -774,16 +786,9 @@ static int l_name(lua_State *L) {
   return 1;
 }
 
-/* ipc.signal.number(name) -> 10, or nil for an unknown name. */
+/* ipc.signal.number(sig) -> 10, or nil for what is no signal. */
 static int l_number(lua_State *L) {
-  int sig = -1;
-  if (lua_type(L, 1) == LUA_TSTRING)
-    sig = ipc_signal_number(lua_tostring(L, 1));
-  else if (lipc_isinteger(L, 1) && lua_tointeger(L, 1) >= 1 &&
-           lua_tointeger(L, 1) <= IPC_SIG_MAX)
-    sig = (int)lua_tointeger(L, 1);
-  else
-    luaL_checkstring(L, 1); /* raises for what is neither */
+  int sig = aux_lookup(L, 1);
   if (sig < 0)
     lua_pushnil(L);
   else
