@@ -355,6 +355,33 @@ Test(signal, host_handlers_are_chained_in_both_conventions) {
   cr_assert_eq(cur.sa_handler, host_handler);
 }
 
+Test(signal, a_host_sigchld_handler_is_chained_and_keeps_nocldstop) {
+  struct sigaction sa, cur;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = host_handler;
+  sa.sa_flags = SA_NOCLDSTOP;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, NULL);
+  ipc_sigqueue_t *q;
+  tu_assert_ok(ipc_sigqueue_create(&q, 0));
+  tu_assert_ok(ipc_signal_handle(q, SIGCHLD, 0));
+  sigaction(SIGCHLD, NULL, &cur);
+  cr_assert(cur.sa_flags & SA_NOCLDSTOP);
+  cr_assert_eq(cur.sa_flags & SA_NOCLDWAIT, 0);
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(3);
+  ipc_siginfo_t r = take_one(q);
+  cr_assert_eq(r.pid, pid);
+  cr_assert_eq(atomic_load(&host_calls), 1, "the host's handler ran");
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid, "the child is still ours to reap");
+  cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+  ipc_sigqueue_close(q);
+  sigaction(SIGCHLD, NULL, &cur);
+  cr_assert_eq(cur.sa_handler, host_handler);
+}
+
 Test(signal, more_than_eight_receivers_is_enospc) {
   ipc_sigqueue_t *q[9];
   for (int i = 0; i < 9; i++)
