@@ -258,6 +258,7 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_sock(L);
   lipc_open_sem(L);
   lipc_open_time(L);
+  lipc_open_poll(L);
 
   return 1;
 }

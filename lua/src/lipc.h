@@ -136,6 +136,7 @@ void lipc_open_sock(lua_State *L);
 #define LIPC_MUTEX "ipc.mutex"
 void lipc_open_sem(lua_State *L);
 void lipc_open_time(lua_State *L); /* ipc.now, ipc.sleep (lipc_time.c) */
+void lipc_open_poll(lua_State *L); /* ipc.poll (lipc_poll.c) */
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);
