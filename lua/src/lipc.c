@@ -259,6 +259,7 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_sem(L);
   lipc_open_time(L);
   lipc_open_poll(L);
+  lipc_open_loop(L);
 
   return 1;
 }

@@ -137,6 +137,7 @@ void lipc_open_sock(lua_State *L);
 void lipc_open_sem(lua_State *L);
 void lipc_open_time(lua_State *L); /* ipc.now, ipc.sleep (lipc_time.c) */
 void lipc_open_poll(lua_State *L); /* ipc.poll (lipc_poll.c) */
+void lipc_open_loop(lua_State *L); /* ipc.loop (lipc_loop.c, ipc/loop.lua) */
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);
