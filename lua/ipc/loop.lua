@@ -67,8 +67,8 @@ end
 
 local function checkseconds(s, n, fname, positive)
   if type(s) ~= "number" then argerror(n, fname, "number expected, got " .. type(s)) end
-  if positive and not (s > 0) then argerror(n, fname, "seconds must be positive") end
-  if not (s >= 0) then argerror(n, fname, "seconds must not be negative") end
+  if positive and s <= 0 then argerror(n, fname, "seconds must be positive") end
+  if s ~= s or s < 0 then argerror(n, fname, "seconds must not be negative") end -- NaN too
 end
 
 -- The class name of an ipc handle ("ipc.proc"), or nil.

@@ -391,8 +391,10 @@ describe("ipc.loop", function()
     it("wait and sleep outside a task raise", function()
       local loop = new_loop()
       local r = track(ipc.pipe())
-      assert.matches("loop:wait must be called from a task of this loop", raises(loop.wait, loop, r))
-      assert.matches("loop:sleep must be called from a task of this loop", raises(loop.sleep, loop, 1))
+      assert.matches("loop:wait must be called from a task of this loop",
+        raises(loop.wait, loop, r))
+      assert.matches("loop:sleep must be called from a task of this loop",
+        raises(loop.sleep, loop, 1))
     end)
   end)
 
