@@ -212,7 +212,8 @@ static int l_poll(lua_State *L) {
     int err = errno;
     if (err != EINTR)
       return lipc_fail(L, -err, "poll");
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L)) /* ipc.signal.eintr(true) */
+      return lipc_fail(L, IPC_EINTR, "poll");
     for (size_t i = 0; i < n; i++) /* the hook may have closed one */
       if (es[i].ud != NULL && es[i].ud->obj == NULL)
         aux_entryerror(L, (int)i + 1,
