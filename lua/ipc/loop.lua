@@ -212,44 +212,68 @@ function Loop:on_exit(proc, fn)
   return w
 end
 
--- Delivers signal sig to the loop's watchers of it (the ipc.signal handler).
-function Loop:_signal(sig)
-  local list = self.signals[sig]
-  if not list then return end
-  local event = { type = "signal", signal = sig }
-  local copy = {} -- callbacks may cancel or add watchers of sig
-  for i, w in ipairs(list) do copy[i] = w end
-  for _, w in ipairs(copy) do
-    if w.active then self:_invoke(w, event) end
+-- The ipc.signal handler of the loop's signals. Handlers also run inside
+-- any interrupted ipc call (the EINTR policy), ipc.poll's included: so the
+-- handler only queues the delivery and wakes the loop through its pipe, and
+-- the callbacks run from the loop's turn, never from inside a C call.
+function Loop:_queue_signal(sig, name, info)
+  local q = self.sigqueue
+  q[#q + 1] = { type = "signal", signal = sig, name = name, info = info }
+  self.wake_w:write("!") -- non-blocking: a full pipe wakes the loop anyway
+end
+
+-- Runs the callbacks of the queued signal deliveries.
+function Loop:_run_signals()
+  local q = self.sigqueue
+  self.sigqueue = {}
+  for _, event in ipairs(q) do
+    local list = self.signals[event.signal] or {}
+    local copy = {} -- callbacks may cancel or add watchers
+    for i, w in ipairs(list) do copy[i] = w end
+    for _, w in ipairs(copy) do
+      if self.stopped then return end
+      if w.active then self:_invoke(w, event) end
+    end
   end
 end
 
 -- loop:on_signal(sig, fn) -> watcher: fn(event, watcher) after each
--- delivery of sig (a number or a name: "INT", "SIGTERM"), in the loop, not
--- in the handler. The first watcher of sig installs an ipc.signal handler;
--- cancelling the last one restores what was there before.
+-- delivery of sig (a number or a name: "INT", "SIGTERM"), from the loop,
+-- not from the handler; event.signal, event.name, event.info (the sender's
+-- pid, uid, value...). The first watcher of sig installs an ipc.signal
+-- handler; cancelling the last one restores what was there before. Fails
+-- with nil, msg, code when the signal cannot be handled here (another
+-- lua_State handles it).
 function Loop:on_signal(sig, fn)
   local signal = ipc.signal
-  if type(signal) ~= "table" or not signal.handle then
-    raise("on_signal needs ipc.signal, which this build of the module lacks")
-  end
-  local t = type(sig)
-  if t ~= "number" and t ~= "string" then
-    argerror(1, "on_signal", "signal number or name expected, got " .. t)
+  local num = signal.number(sig) -- raises for neither a string nor a number
+  if not num then
+    argerror(1, "on_signal", ("unknown signal '%s'"):format(tostring(sig)))
   end
   checkcallback(fn, 2, "on_signal")
-  local list = self.signals[sig]
+  local list = self.signals[num]
   if not list then
-    local ok, err = pcall(signal.handle, sig, function() self:_signal(sig) end)
-    if not ok then
-      err = tostring(err):gsub("^bad argument #%d+ to '[^']*' %(", ""):gsub("%)$", "")
-      argerror(1, "on_signal", err)
+    local ok, done, msg, code = pcall(signal.handle, num, function(name, info)
+      self:_queue_signal(num, name, info)
+    end)
+    if not ok then -- the signal cannot be caught (KILL, glibc's own)
+      done = tostring(done):gsub("^bad argument #%d+ to '[^']*' %(", ""):gsub("%)$", "")
+      argerror(1, "on_signal", done)
+    end
+    if not done then return nil, msg, code end
+    if not self.wake_r then
+      local r, w, code2 = ipc.pipe({ nonblock = true })
+      if not r then
+        signal.restore(num)
+        return nil, w, code2
+      end
+      self.wake_r, self.wake_w = r, w
     end
     list = {}
-    self.signals[sig] = list
+    self.signals[num] = list
     self.nsignals = self.nsignals + 1
   end
-  local w = new_watcher(self, "signal", fn, { signal = sig })
+  local w = new_watcher(self, "signal", fn, { signal = num })
   list[#list + 1] = w
   return w
 end
@@ -382,8 +406,9 @@ function Loop:_turn()
     end
   end
   if self.nsignals > 0 then
-    n = n + 1
-    list[n], map[n] = { ipc.signal.fd(), "r" }, "signal"
+    list[n + 1], map[n + 1] = { ipc.signal.fd(), "r" }, "signal"
+    list[n + 2], map[n + 2] = self.wake_r, "wake"
+    n = n + 2
   end
   for i = n + 1, #list do list[i], map[i] = nil, nil end
   local timeout
@@ -402,7 +427,9 @@ function Loop:_turn()
     local ev = ready[i]
     local w = map[ev.index]
     if w == "signal" then
-      ipc.signal.dispatch()
+      ipc.signal.dispatch() -- the handlers queue the deliveries
+    elseif w == "wake" then
+      self.wake_r:read(4096) -- drained: the queue is what counts
     elseif w.active then
       if w.kind == "exit" then
         self:_exited(w)
@@ -412,6 +439,7 @@ function Loop:_turn()
       end
     end
   end
+  self:_run_signals()
   -- The timers due now; those they add wait for the next turn.
   local now = ipc.now()
   local due = {}
@@ -458,12 +486,21 @@ end
 -- loop:stop(): the running run() returns after the current callback.
 function Loop:stop() self.stopped = true end
 
--- loop:close(): cancels every watcher and timer (restoring the signals).
+-- loop:close(): cancels every watcher and timer (restoring the signals)
+-- and closes the loop's wake-up pipe.
 function Loop:close()
   for _, w in ipairs(self.io) do w:cancel() end
   while self.timers[1] do self.timers[1]:cancel() end
-  for _, list in pairs(self.signals) do
+  local sigs = {}
+  for sig in pairs(self.signals) do sigs[#sigs + 1] = sig end
+  for _, sig in ipairs(sigs) do
+    local list = self.signals[sig]
     while list[1] do list[1]:cancel() end
+  end
+  if self.wake_r then
+    self.wake_r:close()
+    self.wake_w:close()
+    self.wake_r, self.wake_w = nil, nil
   end
 end
 
@@ -501,6 +538,7 @@ return function(opts)
     io = {},          -- readable, writable and exit watchers
     signals = {},     -- signal -> its watchers
     nsignals = 0,
+    sigqueue = {},    -- signal deliveries not yet called back
     timers = {},      -- sorted by due time
     tasks = {},       -- coroutine -> true
     list = {},        -- the entries of the last poll

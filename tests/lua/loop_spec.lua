@@ -229,6 +229,69 @@ describe("ipc.loop", function()
     end)
   end)
 
+  describe("on_signal", function()
+    local USR1 = ipc.signal.number("USR1")
+
+    it("calls back for a signal a child sends while the loop waits, then restores it", function()
+      assert.is_false(helper.catches(USR1))
+      local loop = new_loop()
+      local parent = ipc.getpid()
+      local got, guard
+      loop:on_signal("USR1", function(ev, w)
+        got = ev
+        w:cancel()
+        guard:cancel()
+      end)
+      assert.is_true(helper.catches(USR1))
+      -- The guard keeps the loop in a poll with a timeout: the signal has to
+      -- cut it short.
+      guard = loop:after(10, function() loop:stop() end)
+      local p = track(assert(ipc.spawn(function()
+        ipc.sleep(0.2)
+        assert(ipc.signal.kill(parent, "USR1"))
+      end)))
+      local t0 = ipc.now()
+      assert.is_true(loop:run())
+      assert.is_true(ipc.now() - t0 < 5, "the signal did not wake the loop")
+      assert.equal("signal", got.type)
+      assert.equal(USR1, got.signal)
+      assert.equal("USR1", got.name)
+      assert.equal(p.pid, got.info.pid)
+      assert.is_false(helper.catches(USR1)) -- the last watcher restored it
+      assert.same({ "exit", 0 }, { p:wait() })
+    end)
+
+    it("delivers a signal raised inside a callback at the next turn", function()
+      local loop = new_loop()
+      local got = {}
+      loop:on_signal("USR2", function(ev, w)
+        got[#got + 1] = ev.name
+        w:cancel()
+      end)
+      loop:after(0.01, function()
+        assert(ipc.signal.raise("USR2"))
+        got[#got + 1] = "raised"
+      end)
+      assert.is_true(loop:run())
+      assert.equal("raised USR2", words(got))
+    end)
+
+    it("resumes a coroutine callback with each delivery", function()
+      local loop = new_loop()
+      local names = {}
+      loop:on_signal(USR1, coroutine.create(function(ev)
+        names[#names + 1] = ev.name
+        ev = coroutine.yield()
+        names[#names + 1] = ev.name
+      end))
+      loop:after(0.01, function() ipc.signal.raise("USR1") end)
+      loop:after(0.05, function() ipc.signal.raise("USR1") end)
+      assert.is_true(loop:run()) -- ends: the coroutine finished
+      assert.equal("USR1 USR1", words(names))
+      assert.is_false(helper.catches(USR1))
+    end)
+  end)
+
   describe("timers", function()
     it("runs after-timers once, in the order they are due", function()
       local loop = new_loop()
@@ -456,6 +519,16 @@ describe("ipc.loop", function()
         refuses(L.after, nil, noop))
     end)
 
+    it("a signal that is unknown or cannot be caught, installing nothing", function()
+      assert.matches("bad argument #1 to 'on_signal' %(unknown signal 'NOPE'%)",
+        refuses(L.on_signal, "NOPE", noop))
+      assert.matches("bad argument #1 to 'on_signal' %(SIGKILL cannot be caught",
+        refuses(L.on_signal, "KILL", noop))
+      assert.matches("bad argument #2 to 'on_signal' %(function or coroutine expected, got nil%)",
+        refuses(L.on_signal, "USR1", nil))
+      assert.is_false(helper.catches(ipc.signal.number("USR1")))
+    end)
+
     it("on_exit on something that is not a process", function()
       local r = track(ipc.pipe())
       assert.matches("bad argument #1 to 'on_exit' %(ipc%.proc expected, got ipc%.pipe%)",
@@ -471,6 +544,85 @@ describe("ipc.loop", function()
       assert.is_true(loop:run())
       assert.matches("the loop is already running", errors[1].err)
     end)
+  end)
+
+  -- The issue's test: one loop, five kinds of event from one child.
+  it("multiplexes a pipe, a FIFO, a socket, a signal and a child exit", function()
+    local loop = new_loop()
+    local parent = ipc.getpid()
+    local path = ("/tmp/libipc-loop-%d-all"):format(parent)
+    os.remove(path)
+    fifos[#fifos + 1] = path
+    assert(ipc.fifo.create(path))
+    local pr, pw = track(ipc.pipe())
+    local sa, sb = ipc.sock.pair()
+    keep(sa)
+    keep(sb)
+    local p = track(assert(ipc.spawn(function()
+      local fw = assert(ipc.fifo.open(path, "w", { timeout = 10 }))
+      pw:write("by pipe\n")
+      ipc.sleep(0.03)
+      fw:write("by fifo\n")
+      ipc.sleep(0.03)
+      sb:send("by socket")
+      ipc.sleep(0.03)
+      assert(ipc.signal.kill(parent, "USR1"))
+      ipc.sleep(0.03)
+      os.exit(7)
+    end)))
+    pw:close()
+    sb:close()
+    local fr = track(assert(ipc.fifo.open(path, "r", { timeout = 10 })))
+    local got, done, guard = {}, 0, nil
+    local function finished()
+      done = done + 1
+      if done == 5 then guard:cancel() end
+    end
+    local function lines(r, tag)
+      loop:on_readable(r, function()
+        local line = r:read("l")
+        if line then
+          got[#got + 1] = tag .. ": " .. line
+        else
+          r:close() -- the end of file: closing ends the watcher
+          finished()
+        end
+      end)
+    end
+    lines(pr, "pipe")
+    lines(fr, "fifo")
+    loop:on_readable(sa, function(_, w)
+      local data = sa:recv()
+      if data then -- nil at the end of the stream
+        got[#got + 1] = "sock: " .. data
+      else
+        w:cancel()
+        finished()
+      end
+    end)
+    loop:on_signal("USR1", function(ev, w)
+      local from = ev.info.pid == p.pid and "the child" or "?"
+      got[#got + 1] = "signal: " .. ev.name .. " from " .. from
+      w:cancel()
+      finished()
+    end)
+    loop:on_exit(p, function(ev)
+      got[#got + 1] = "exit: " .. ev.status .. " " .. ev.code
+      finished()
+    end)
+    guard = loop:after(10, function() loop:stop() end)
+    assert.is_true(loop:run())
+    assert.equal(5, done, table.concat(got, "; "))
+    table.sort(got)
+    assert.same({
+      "exit: exit 7",
+      "fifo: by fifo",
+      "pipe: by pipe",
+      "signal: USR1 from the child",
+      "sock: by socket",
+    }, got)
+    assert.is_nil(helper.children():match("%f[%d]" .. p.pid .. "%f[%D]")) -- reaped
+    assert.is_false(helper.catches(ipc.signal.number("USR1")))
   end)
 
   it("drops the watchers of an object closed without cancelling them", function()
