@@ -5,6 +5,9 @@
 -- chunk gets the module table and returns the constructor of loops.
 
 local ipc = ...
+-- Loaded as a plain module (require "ipc.loop" with lua/ on package.path)
+-- it gets its name instead: the constructor then still works.
+if type(ipc) ~= "table" then ipc = require "ipc" end
 
 local Loop = {}
 Loop.__index = Loop
