@@ -129,6 +129,12 @@ project "ipc_shared"
   -- Executables record the soname; give it a file in the build tree.
   postbuildcommands { "ln -sf libipc.so $(TARGETDIR)/libipc.so.0" }
 
+-- lua/src/lipc_loop.c embeds lua/ipc/loop.lua with .incbin, which searches
+-- the assembler's -I. The compiler's dependency files cannot see it: both
+-- projects that compile lua/src/*.c drop the stale object.
+local loop_embed = "@test " .. path.getabsolute("lua/ipc/loop.lua") ..
+  " -ot $(OBJDIR)/lipc_loop.o || rm -f $(OBJDIR)/lipc_loop.o"
+
 -- The Lua module: ipc.so for the Lua chosen with --lua. It does not link the
 -- Lua library: the host that loads it provides those symbols.
 project "lua_ipc"
@@ -139,6 +145,8 @@ project "lua_ipc"
   files { "lua/src/*.c", "lua/src/*.h" }
   buildoptions(lua_cflags)
   buildoptions { "-fvisibility=hidden" }
+  buildoptions { "-Wa,-I" .. path.getabsolute(".") }
+  prebuildcommands { loop_embed }
   links { "ipc_static" }
   -- Export luaopen_ipc only: libipc's own ipc_* symbols stay inside, so a
   -- host that also loads libipc.so never gets one version's functions
@@ -164,6 +172,7 @@ project "ipcsh"
       " -ot $(OBJDIR)/prelude.o || rm -f $(OBJDIR)/prelude.o"
   end
   prebuildcommands(stale)
+  prebuildcommands { loop_embed }
   links { "ipc_static" }
   linkoptions(lua54_libs)
   linkoptions(edit_libs)

@@ -259,9 +259,11 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_msg(L);
   lipc_open_sock(L);
   lipc_open_sem(L);
-  lipc_open_time(L);
-  lipc_open_ls(L);
   lipc_open_signal(L);
+  lipc_open_time(L);
+  lipc_open_poll(L);
+  lipc_open_loop(L);
+  lipc_open_ls(L);
 
   return 1;
 }

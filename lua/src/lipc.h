@@ -140,6 +140,8 @@ void lipc_open_sock(lua_State *L);
 void lipc_open_sem(lua_State *L);
 void lipc_open_time(lua_State *L); /* ipc.now, ipc.sleep (lipc_time.c) */
 void lipc_open_ls(lua_State *L);   /* ipc.ls, ipc.rm (lipc_ls.c) */
+void lipc_open_poll(lua_State *L); /* ipc.poll (lipc_poll.c) */
+void lipc_open_loop(lua_State *L); /* ipc.loop (lipc_loop.c, ipc/loop.lua) */
 
 #define LIPC_SIGFD "ipc.sigfd"
 void lipc_open_signal(lua_State *L);

@@ -17,8 +17,9 @@ static int l_now(lua_State *L) {
   return 1;
 }
 
-/* ipc.sleep(seconds): sleeps until an absolute deadline, so that a retry
- * after a signal sleeps only the time left. */
+/* ipc.sleep(seconds) -> true: sleeps until an absolute deadline, so that a
+ * retry after a signal sleeps only the time left; nil, msg, ipc.EINTR when
+ * the EINTR policy says not to retry (ipc.signal.eintr). */
 static int l_sleep(lua_State *L) {
   double s = (double)luaL_checknumber(L, 1);
   luaL_argcheck(L, s >= 0, 1, "seconds must not be negative"); /* NaN too */
@@ -36,8 +37,10 @@ static int l_sleep(lua_State *L) {
   /* clock_nanosleep returns the error (not -1 and errno); a handled signal
    * ends it with EINTR whatever SA_RESTART says. */
   while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
-    lipc_interrupted(L); /* may raise: the host breaks the sleep */
-  return 0;
+    if (!lipc_interrupted(L)) /* it may also raise: the host breaks it */
+      return lipc_fail(L, IPC_EINTR, "sleep");
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 static const luaL_Reg timelib[] = {
