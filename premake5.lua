@@ -46,7 +46,6 @@ local function pkgconfig(pkg)
 end
 
 local lua_cflags, lua_libs = pkgconfig(LUA_PKG[luaver])
-local lua54_cflags, lua54_libs = pkgconfig("lua5.4")
 local edit_cflags, edit_libs = pkgconfig("libedit")
 
 local top = "build/" .. luaver
@@ -146,17 +145,27 @@ project "lua_ipc"
   linkoptions { "-Wl,--exclude-libs,ALL" }
   outdir("lua")
 
--- ipcsh embeds Lua 5.4 whatever --lua says, with the module compiled in.
+-- ipcsh, built against the Lua chosen with --lua, with the module compiled in.
 project "ipcsh"
   kind "ConsoleApp"
   files { "shell/*.c", "shell/*.h", "lua/src/*.c", "lua/src/*.h" }
   includedirs { "lua/src" }
-  buildoptions(lua54_cflags)
+  buildoptions(lua_cflags)
   buildoptions(edit_cflags)
   -- prelude.c embeds these with .incbin, which searches the assembler's -I.
   -- The compiler's dependency files cannot see them: drop the stale object.
-  local embedded = { "shell/prelude.lua", "shell/help.lua", "shell/tools.lua",
-                     "docs/lua.md", "docs/shell.md" }
+  -- One file per line, so that branches adding files merge cleanly.
+  local embedded = {
+    "shell/prelude.lua",
+    "shell/help.lua",
+    "shell/tools.lua",
+    "shell/pretty.lua",
+    "shell/complete.lua",
+    "shell/events.lua",
+    "shell/tour.lua",
+    "docs/lua.md",
+    "docs/shell.md",
+  }
   buildoptions { "-Wa,-I" .. path.getabsolute(".") }
   local stale = {}
   for _, f in ipairs(embedded) do
@@ -165,7 +174,7 @@ project "ipcsh"
   end
   prebuildcommands(stale)
   links { "ipc_static" }
-  linkoptions(lua54_libs)
+  linkoptions(lua_libs)
   linkoptions(edit_libs)
   linkoptions { "-lm", "-ldl", "-rdynamic" }
   outdir()

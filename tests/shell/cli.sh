@@ -12,6 +12,7 @@ case $1 in
 /*) IPCSH=$1 ;;
 *) IPCSH=$(pwd)/$1 ;;
 esac
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 TMP=$(mktemp -d /tmp/ipcsh-cli.XXXXXX) || exit 2
 trap 'rm -rf "$TMP"' EXIT
@@ -96,22 +97,33 @@ run "$IPCSH" -e 'print(type(ipc), require("ipc") == ipc, type(ipc.pipe))' </dev/
 expect_run "ipc is a global and require(\"ipc\") gives the same table" 0 \
   "table	true	function"
 cat >"$TMP/globals.lua" <<'EOF'
+-- The standard globals of every Lua from 5.1 to 5.4 and LuaJIT.
 local std = {}
 for name in ([[_G _VERSION arg assert collectgarbage coroutine debug dofile
   error getmetatable io ipairs load loadfile math next os package pairs pcall
   print rawequal rawget rawlen rawset require select setmetatable string
-  table tonumber tostring type utf8 warn xpcall]]):gmatch("%S+") do
+  table tonumber tostring type utf8 warn xpcall unpack loadstring module
+  getfenv setfenv gcinfo newproxy bit32 jit bit]]):gmatch("%S+") do
   std[name] = true
 end
-local extra = {}
-for name in pairs(_G) do
-  if not std[name] then extra[#extra + 1] = name end
+-- What the shell may add: ipc, its own functions, the tools'.
+local shell = {}
+for name in ([[ipc help ps listen unlisten ls rm watch bench]]):gmatch("%S+") do
+  shell[name] = true
 end
-table.sort(extra)
-print(table.concat(extra, " "), type(help))
+local stray = {}
+for name in pairs(_G) do
+  if not shell[name] and not std[name] then stray[#stray + 1] = name end
+end
+table.sort(stray)
+print(#stray == 0 and "no stray global" or "stray: " .. table.concat(stray, " "))
+for _, name in ipairs({ "ipc", "help", "ps", "listen", "unlisten" }) do
+  if rawget(_G, name) == nil then print("missing: " .. name) end
+end
 EOF
 run "$IPCSH" "$TMP/globals.lua" </dev/null
-expect_run "the only globals beyond Lua's are ipc and help" 0 "help ipc	function"
+expect_run "the only globals beyond Lua's are ipc and the shell's functions" 0 \
+  "no stray global"
 run "$IPCSH" -l string -e 'print(type(string.format))' </dev/null
 expect_run "-l requires a module into a global" 0 "function"
 
@@ -138,7 +150,7 @@ run "$IPCSH" "$TMP/boom.lua" </dev/null
 expect_run "an error exits with status 1 and a traceback on stderr" 1 "" \
   "^ipcsh: .*boom.lua:1: boom$"
 if printf '%s\n' "$ERR" | grep -q "stack traceback:" &&
-  printf '%s\n' "$ERR" | grep -q "in local 'inner'"; then
+  printf '%s\n' "$ERR" | grep -Eq "in (local|function|upvalue) '?inner'?"; then
   ok "the traceback names the functions"
 else
   notok "the traceback names the functions" "$ERR"
@@ -162,11 +174,22 @@ printf 'os.exit(true, true)\n' >"$TMP/close.lua"
 run "$IPCSH" "$TMP/close.lua" </dev/null
 expect_run "os.exit(true, true) closes the state and gives status 0" 0 ""
 
+run "$IPCSH" --lua-version </dev/null
+expect_re "--lua-version prints the Lua ipcsh runs on" 0 \
+  '^(Lua 5\.[1-4]\.[0-9]+|LuaJIT 2\.[0-9]+\.[0-9a-z.-]+)$'
+LUAVERSION=$OUT
+run "$IPCSH" -e 'print(_VERSION, type(jit))' </dev/null
+case $LUAVERSION in
+LuaJIT*) want="Lua 5.1	table" ;;
+*) want="$(echo "$LUAVERSION" | sed 's/^\(Lua 5\.[0-9]\).*/\1/')	nil" ;;
+esac
+expect_run "--lua-version names the Lua that runs the code" 0 "$want"
+VERSION=$(sed -n 's/^#define IPC_VERSION_STRING "\(.*\)"/\1/p' "$ROOT/libipc/include/ipc.h")
 run "$IPCSH" --version </dev/null
-expect_re "--version prints the ipcsh and Lua versions" 0 \
-  '^ipcsh [0-9]+\.[0-9]+\.[0-9]+ \(Lua 5\.4\.[0-9]+\)$'
+expect_run "--version prints the ipcsh and Lua versions" 0 \
+  "ipcsh $VERSION ($LUAVERSION)"
 run "$IPCSH" -v </dev/null
-expect_re "-v prints the same" 0 '^ipcsh [0-9.]+ \(Lua 5\.4\.[0-9]+\)$'
+expect_run "-v prints the same" 0 "ipcsh $VERSION ($LUAVERSION)"
 run "$IPCSH" --help </dev/null
 expect_re "--help prints the usage on stdout and exits 0" 0 '^usage: ipcsh '
 run "$IPCSH" -h </dev/null

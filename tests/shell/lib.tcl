@@ -25,7 +25,12 @@ set histfile [file join $tmpdir history]
 set env(HOME) $tmpdir
 set env(IPCSH_HISTORY) $histfile
 set env(TERM) xterm
-foreach var {LUA_INIT LUA_INIT_5_4 _PROMPT} { unset -nocomplain env($var) }
+# Plain results, so that patterns need no colour codes (color.exp sets it
+# back per session).
+set env(NO_COLOR) 1
+foreach var {LUA_INIT LUA_INIT_5_1 LUA_INIT_5_2 LUA_INIT_5_3 LUA_INIT_5_4 _PROMPT IPCSHRC} {
+    unset -nocomplain env($var)
+}
 
 set ntest 0
 set nfailed 0
@@ -61,14 +66,15 @@ proc await {re} {
     }
 }
 
-# Starts ipcsh with a wide terminal (no line wrapping) and waits for the
-# banner and the first prompt.
-proc start {} {
+# Starts ipcsh (with the arguments given) on a wide terminal (no line
+# wrapping) and waits for the banner, the lines that may follow it (the
+# LuaJIT note) and the first prompt.
+proc start {args} {
     global ipcsh spawn_id spawn_out live
-    spawn -noecho $ipcsh
+    spawn -noecho $ipcsh {*}$args
     lappend live $spawn_id
     catch {exec stty rows 50 columns 200 < $spawn_out(slave,name)}
-    return [await {ipcsh [0-9.]+ \(Lua 5\.4\)[^\r]*\r\n> $}]
+    return [await {ipcsh [0-9.]+ \((Lua|LuaJIT) [^)]*\)[^\r]*\r\n([^>\r][^\r]*\r\n)*> $}]
 }
 
 # Types `input` and Enter, then waits for `re` (which should end with the
