@@ -1093,6 +1093,185 @@ IPC_API pid_t ipc_mutex_owner(const ipc_mutex_t *m);
  * Returns 0 otherwise. */
 IPC_API int ipc_mutex_close(ipc_mutex_t *m);
 
+/* ---------------------------------------------------------------- signals
+ *
+ * The only process-wide state of libipc: which receivers handle which
+ * signal. A receiver (ipc_sigqueue_t; the Lua module makes one per
+ * lua_State) gets a record of each signal it handles in a bounded lock-free
+ * queue, and has an eventfd that is readable while records are pending: its
+ * owner takes them at a point of its choosing, where any code may run. The
+ * C handler itself only records (async-signal-safe) and then calls the
+ * handler the host had installed before, if any. It is installed with
+ * SA_SIGINFO and without SA_RESTART, so a blocking call that it interrupts
+ * fails with EINTR (IPC_EINTR from libipc's waits).
+ *
+ * Signals are the numbers 1..IPC_SIG_MAX. SIGKILL and SIGSTOP can be neither
+ * handled, ignored nor blocked, and the two signals below SIGRTMIN that
+ * glibc keeps for its threads (32 and 33) are refused everywhere: IPC_EINVAL.
+ * Sets are uint64_t bit masks, bit (sig - 1), so that FFI and ctypes callers
+ * pass plain integers: IPC_SIGBIT(SIGINT) | IPC_SIGBIT(SIGTERM).
+ */
+#define IPC_SIG_MAX 64
+#define IPC_SIGBIT(sig) (UINT64_C(1) << ((sig)-1))
+
+typedef struct ipc_sigqueue ipc_sigqueue_t;
+typedef struct ipc_sigfd ipc_sigfd_t;
+
+/* What is known of one signal, from its siginfo_t. Fields that the signal's
+ * code does not carry are 0. */
+typedef struct ipc_siginfo {
+  int signo;     /* the signal */
+  int code;      /* si_code: SI_USER (kill), SI_QUEUE (sigqueue), SI_TKILL
+                    (raise), SI_KERNEL, CLD_EXITED, ... (<signal.h>) */
+  int pid;       /* the sender (SI_USER, SI_QUEUE, SI_TKILL), or the child
+                    (SIGCHLD) */
+  int uid;       /* the sender's real uid, or the child's */
+  int status;    /* SIGCHLD: the exit code (CLD_EXITED) or the signal */
+  int errno_;    /* si_errno (rarely set) */
+  int64_t value; /* SI_QUEUE, SI_TIMER, SI_MESGQ: the 64 bits of si_value.
+                    ipc_signal_queue sets all of them; a sender that set only
+                    sival_int leaves the upper half unspecified: use
+                    (int32_t)value then */
+} ipc_siginfo_t;
+
+/* A receiver's counters (ipc_sigqueue_stats). */
+typedef struct ipc_sigqueue_stats {
+  uint64_t recorded;                 /* records queued since creation */
+  uint64_t taken;                    /* records taken */
+  uint64_t dropped[IPC_SIG_MAX + 1]; /* [sig]: records lost because the
+                                        queue was full; [0]: all of them */
+  uint64_t handled;                  /* the set of signals it handles */
+  unsigned capacity;                 /* records it holds */
+  unsigned pending;                  /* records waiting to be taken */
+} ipc_sigqueue_stats_t;
+
+/* Makes a receiver holding up to `capacity` records (rounded up to a power
+ * of two; 0 means 1024; at most 1 << 20). Returns 0, IPC_EINVAL (capacity
+ * too large), IPC_ENOMEM, IPC_EMFILE/IPC_ENFILE (the eventfd). */
+IPC_API int ipc_sigqueue_create(ipc_sigqueue_t **out, unsigned capacity);
+/* Removes every registration of q (each signal that no receiver handles
+ * any more gets back the disposition it had before, see
+ * ipc_signal_unhandle), waits until no handler running on another thread
+ * is still writing into q, closes its eventfd and frees it. NULL is
+ * accepted. Returns 0. */
+IPC_API int ipc_sigqueue_close(ipc_sigqueue_t *q);
+/* The eventfd (EFD_NONBLOCK, close-on-exec), owned by q: readable while
+ * records are pending. Only ipc_sigqueue_take drains it. A child made by
+ * fork gets its own (same descriptor number), so parent and child never
+ * take each other's wake-ups. */
+IPC_API int ipc_sigqueue_fd(const ipc_sigqueue_t *q);
+/* Takes up to n records, oldest first (the order in which the handler
+ * claimed them, which for one signal number is the order the kernel
+ * delivered them), into out. Returns how many (0 when none is pending);
+ * drains the eventfd when it leaves the queue empty. One thread at a time
+ * may take from q. */
+IPC_API size_t ipc_sigqueue_take(ipc_sigqueue_t *q, ipc_siginfo_t *out,
+                                 size_t n);
+/* Records waiting (a snapshot; a record being written counts). Cheap: no
+ * system call, for a check every few thousand instructions. */
+IPC_API unsigned ipc_sigqueue_pending(const ipc_sigqueue_t *q);
+/* Fills *st. Returns 0. */
+IPC_API int ipc_sigqueue_stats(const ipc_sigqueue_t *q,
+                               ipc_sigqueue_stats_t *st);
+
+/* Makes q receive signal sig (flags: 0). Several receivers may handle the
+ * same signal (up to 8): each gets every record. The first one saves the
+ * disposition in place and installs libipc's handler; when the saved one
+ * was a function (a host's handler), libipc's handler calls it after
+ * recording, with the same arguments and convention (sa_handler or
+ * sa_sigaction), under the host's sa_mask; for SIGCHLD it keeps the host's
+ * SA_NOCLDSTOP. The handler never reaps a child. A fault (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGTRAP sent by the kernel for an instruction) is not
+ * recorded: it goes to the saved disposition, and with none the default
+ * action kills the process as it would have. Handling it again is a no-op.
+ * Returns 0, IPC_EINVAL (not 1..64, SIGKILL, SIGSTOP, 32, 33, flags),
+ * IPC_ENOSPC (8 receivers handle sig already). */
+IPC_API int ipc_signal_handle(ipc_sigqueue_t *q, int sig, int flags);
+/* Stops q receiving sig. When no receiver handles it any more and libipc's
+ * handler is still the disposition, the disposition it replaced comes back
+ * exactly (sa_handler or sa_sigaction, flags, mask); if the host installed
+ * another since, that one is left alone. Returns 0 (also when q did not
+ * handle sig), IPC_EINVAL. */
+IPC_API int ipc_signal_unhandle(ipc_sigqueue_t *q, int sig);
+/* Sets the disposition of sig to SIG_IGN or SIG_DFL, process-wide, after
+ * removing q's own registration (q may be NULL). The disposition in place
+ * at libipc's first change of sig is saved for ipc_signal_restore. Returns
+ * 0, IPC_EINVAL, IPC_EBUSY (another receiver still handles sig: nothing
+ * changed). Ignoring SIGCHLD makes the kernel reap children itself (their
+ * ipc_proc_wait then gives IPC_ECHILD). */
+IPC_API int ipc_signal_ignore(ipc_sigqueue_t *q, int sig);
+IPC_API int ipc_signal_default(ipc_sigqueue_t *q, int sig);
+/* Puts back the disposition saved at libipc's first change of sig
+ * (ipc_signal_handle, _ignore or _default), whatever happened since, and
+ * forgets it, after removing q's registration (q may be NULL). Returns 0
+ * (also when nothing was saved: nothing changes), IPC_EINVAL, IPC_EBUSY
+ * (another receiver still handles sig: nothing changed). */
+IPC_API int ipc_signal_restore(ipc_sigqueue_t *q, int sig);
+
+/* kill(2): sends sig to pid (> 0), to a process group (0: ours, < -1: the
+ * group -pid) or to every process we may signal (-1). sig 0 sends nothing
+ * and only checks that pid exists and may be signalled. Returns 0,
+ * IPC_EINVAL, IPC_ESRCH, IPC_EPERM. */
+IPC_API int ipc_signal_kill(pid_t pid, int sig);
+/* Sends sig to the calling thread (raise(3)); a handler, ours included,
+ * has run when it returns unless sig is blocked. Returns 0, IPC_EINVAL. */
+IPC_API int ipc_signal_raise(int sig);
+/* sigqueue(3): sends sig with `value` to process pid (> 0). Real-time
+ * signals queue up (to RLIMIT_SIGPENDING: then IPC_EAGAIN); the others
+ * merge with one already pending. Returns 0, IPC_EINVAL, IPC_ESRCH,
+ * IPC_EPERM, IPC_EAGAIN. */
+IPC_API int ipc_signal_queue(pid_t pid, int sig, int64_t value);
+
+/* The calling thread's signal mask (pthread_sigmask): block adds the set,
+ * unblock removes it; both store the mask as it was in *old (may be NULL).
+ * Returns 0, IPC_EINVAL (a bit outside 1..64, SIGKILL, SIGSTOP, 32, 33). */
+IPC_API int ipc_signal_block(uint64_t set, uint64_t *old);
+IPC_API int ipc_signal_unblock(uint64_t set, uint64_t *old);
+/* The calling thread's mask, and the signals pending for the thread or the
+ * process (sigpending). Return 0. */
+IPC_API int ipc_signal_mask(uint64_t *set);
+IPC_API int ipc_signal_pending(uint64_t *set);
+/* Takes one signal of `set` that is pending, waiting up to timeout_ms for
+ * one (sigtimedwait); its record goes into *out (may be NULL). Block the
+ * set first (ipc_signal_block): a signal of the set that comes while it is
+ * not blocked and not being waited for goes to its disposition instead.
+ * Returns the signal, IPC_ETIMEDOUT, IPC_EINTR (another signal's handler
+ * ran), IPC_EINVAL (empty set, or a bit as for ipc_signal_block). */
+IPC_API int ipc_signal_wait(uint64_t set, int timeout_ms, ipc_siginfo_t *out);
+
+/* The number of a signal name: "INT", "SIGINT", "int", "sigint" (any case,
+ * with or without "SIG"), the aliases "IOT", "CLD", "POLL", "RTMIN",
+ * "RTMIN+3", "RTMAX-2", or a decimal number ("10"). Returns 1..64, or
+ * IPC_EINVAL for anything else (0 included). */
+IPC_API int ipc_signal_number(const char *name);
+/* Writes the canonical name of sig into buf (at most n bytes with the
+ * zero): "INT", "USR1", "RTMIN", "RTMIN+3", "RTMAX-2" (as bash's kill -l:
+ * RTMIN+k up to the middle of the range, RTMAX-k above), or the decimal
+ * number for 32 and 33. Returns its length as snprintf does, or IPC_EINVAL
+ * when sig is not 1..64. */
+IPC_API int ipc_signal_name(int sig, char *buf, size_t n);
+
+/* A signalfd(2) for set: the way to see signals from an event loop without
+ * any handler. Blocks the set in the calling thread (signalfd only sees
+ * blocked signals); ipc_sigfd_close on the same thread unblocks what this
+ * handle blocked once no other sigfd of that thread needs it. A signal
+ * that is blocked is not given to handlers: a signal both handled and in a
+ * sigfd's set goes to the sigfd. Returns 0, IPC_EINVAL (empty set, bits as
+ * for ipc_signal_block), IPC_EMFILE, IPC_ENFILE, IPC_ENOMEM. */
+IPC_API int ipc_sigfd_open(ipc_sigfd_t **out, uint64_t set);
+/* Reads one signal, waiting up to timeout_ms. Returns the signal (and fills
+ * *out, which may be NULL), IPC_ETIMEDOUT, IPC_EINTR. */
+IPC_API int ipc_sigfd_read(ipc_sigfd_t *h, ipc_siginfo_t *out, int timeout_ms);
+/* The descriptor (non-blocking, close-on-exec, owned by h): readable while
+ * a signal of the set is pending. */
+IPC_API int ipc_sigfd_fd(const ipc_sigfd_t *h);
+/* The set given to ipc_sigfd_open. */
+IPC_API uint64_t ipc_sigfd_set(const ipc_sigfd_t *h);
+/* Closes the descriptor and frees h; see ipc_sigfd_open for the mask (a
+ * handle closed on another thread leaves masks alone). NULL is accepted.
+ * Returns 0. */
+IPC_API int ipc_sigfd_close(ipc_sigfd_t *h);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@ typedef struct fifo_wait {
   int64_t nap;      /* the next nap when events are not trusted */
   int ino;          /* inotify watching the FIFO for IN_OPEN, or -1 */
   int trusted;      /* it reported our own open: opens are reported */
+  unsigned gen;     /* ipc__signal_snap() at the start */
 } fifo_wait;
 
 /* mode 0 means 0600; set-id, sticky or file-type bits mean nothing for a
@@ -117,7 +118,8 @@ static int watch_drain(fifo_wait *w) {
 
 /* Sleeps until an open of the FIFO is reported, `fd` (>= 0) polls readable
  * or hung up, the nap ends or the deadline comes. Returns 0 to look again,
- * IPC_ETIMEDOUT when the deadline had passed, IPC_EINTR. */
+ * IPC_ETIMEDOUT when the deadline had passed, IPC_EINTR (also for a signal
+ * handled outside ppoll since the wait began: the naps would go on). */
 static int wait_sleep(fifo_wait *w, int fd) {
   int64_t ns = w->trusted ? FIFO_EVENT_NAP_NS : w->nap;
   if (w->deadline != IPC__NO_DEADLINE) {
@@ -127,6 +129,8 @@ static int wait_sleep(fifo_wait *w, int fd) {
     if (left < ns)
       ns = left;
   }
+  if (ipc__signal_moved(w->gen))
+    return IPC_EINTR;
   struct pollfd pfd[2];
   nfds_t n = 0;
   if (w->ino >= 0)
@@ -243,7 +247,8 @@ int ipc_fifo_open(ipc_pipe_t **out, const char *path, int flags,
   fifo_wait w = {.deadline = ipc__deadline(timeout_ms),
                  .nap = FIFO_NAP_MIN_NS,
                  .ino = -1,
-                 .trusted = 0};
+                 .trusted = 0,
+                 .gen = ipc__signal_snap()};
 
   /* Look before opening: opening a device can do things (a tape rewinds
    * when closed), and a regular file or a directory is no FIFO either. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -53,6 +54,22 @@ static inline int ipc__wait_fd(int fd, short events, int64_t deadline) {
   if (pfd.revents & POLLNVAL)
     return IPC_EBADF;
   return 0;
+}
+
+/* The signal generation: libipc's signal handler (signal.c) bumps it after
+ * recording each signal. A wait loop that sleeps more than once takes a
+ * snapshot before its first sleep and returns IPC_EINTR when it moved
+ * before the next one: a signal that lands between two system calls (not
+ * inside one, which then fails with EINTR by itself) would otherwise be
+ * slept over, its handler's Lua side delayed until the wait ends. */
+extern _Atomic unsigned ipc__signal_gen;
+
+static inline unsigned ipc__signal_snap(void) {
+  return atomic_load_explicit(&ipc__signal_gen, memory_order_acquire);
+}
+
+static inline int ipc__signal_moved(unsigned snap) {
+  return atomic_load_explicit(&ipc__signal_gen, memory_order_acquire) != snap;
 }
 
 #endif /* IPC_INTERNAL_H */

@@ -261,12 +261,16 @@ int ipc_mq_get_blocking(const ipc_mq_t *mq) {
  * the first IPC__MQ_YIELDS times only yields the CPU (a peer that answers
  * at once is then seen without a sleep: a poll and a second try cost a
  * quarter of a round trip), then waits in poll(2) for room (a message)
- * until the deadline. Returns 0 to try again, or IPC_ETIMEDOUT, IPC_EINTR.
+ * until the deadline. Returns 0 to try again, or IPC_ETIMEDOUT, IPC_EINTR
+ * (also for a signal handled since the snapshot gen, outside poll).
  * The deadline is checked first, so a call whose every try loses the race
  * to another process still ends in time. */
-static int wait_turn(int fd, short events, int64_t deadline, int *tries) {
+static int wait_turn(int fd, short events, int64_t deadline, int *tries,
+                     unsigned gen) {
   if (ipc__remaining_ms(deadline) == 0)
     return IPC_ETIMEDOUT;
+  if (ipc__signal_moved(gen))
+    return IPC_EINTR;
   if ((*tries)++ < IPC__MQ_YIELDS) {
     sched_yield();
     return 0;
@@ -280,6 +284,7 @@ int ipc_mq_send(ipc_mq_t *mq, const void *msg, size_t len, unsigned prio,
     return mq_send(mq->fd, msg, len, prio) < 0 ? -errno : 0;
   int64_t deadline = timeout_ms > 0 ? ipc__deadline(timeout_ms) : 0; /* past */
   int tries = 0;
+  unsigned gen = ipc__signal_snap();
   for (;;) {
     /* One system call when there is room, as mq_send. A non-blocking
      * descriptor gives EAGAIN instead of ETIMEDOUT: returned as it is. */
@@ -287,7 +292,7 @@ int ipc_mq_send(ipc_mq_t *mq, const void *msg, size_t len, unsigned prio,
       return 0;
     if (errno != ETIMEDOUT)
       return -errno;
-    int rc = wait_turn(mq->fd, POLLOUT, deadline, &tries);
+    int rc = wait_turn(mq->fd, POLLOUT, deadline, &tries, gen);
     if (rc < 0)
       return rc;
   }
@@ -301,13 +306,14 @@ ssize_t ipc_mq_receive(ipc_mq_t *mq, void *buf, size_t cap, unsigned *prio,
   }
   int64_t deadline = timeout_ms > 0 ? ipc__deadline(timeout_ms) : 0; /* past */
   int tries = 0;
+  unsigned gen = ipc__signal_snap();
   for (;;) {
     ssize_t n = mq_timedreceive(mq->fd, buf, cap, prio, &past);
     if (n >= 0)
       return n;
     if (errno != ETIMEDOUT)
       return -errno;
-    int rc = wait_turn(mq->fd, POLLIN, deadline, &tries);
+    int rc = wait_turn(mq->fd, POLLIN, deadline, &tries, gen);
     if (rc < 0)
       return rc;
   }

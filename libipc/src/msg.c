@@ -168,11 +168,14 @@ int ipc_msg_set_max_bytes(ipc_msg_t *q, size_t max_bytes) {
  * yields the CPU, then sleeps for *step nanoseconds (or until the deadline
  * if that comes first) and doubles *step up to IPC__MSG_NAP_MAX. *step
  * starts at 0. Returns 0, IPC_ETIMEDOUT when the deadline has passed, or
- * IPC_EINTR. */
-static int nap(int64_t deadline, long *step) {
+ * IPC_EINTR, also when a signal was handled since the snapshot gen (taken
+ * before the first try) outside the sleep, which would otherwise go on. */
+static int nap(int64_t deadline, long *step, unsigned gen) {
   int64_t left = deadline - ipc__now_ns();
   if (left <= 0)
     return IPC_ETIMEDOUT;
+  if (ipc__signal_moved(gen))
+    return IPC_EINTR;
   if (*step < IPC__MSG_YIELDS) {
     (*step)++;
     sched_yield();
@@ -237,12 +240,13 @@ int ipc_msg_send(ipc_msg_t *q, long type, const void *msg, size_t len,
   } else {
     int64_t deadline = timeout_ms > 0 ? ipc__deadline(timeout_ms) : 0;
     long step = 0;
+    unsigned gen = ipc__signal_snap();
     while (msgsnd(q->id, f, len, IPC_NOWAIT) < 0) {
       if (errno != EAGAIN) {
         rc = send_error(errno, len);
         break;
       }
-      if ((rc = nap(deadline, &step)) < 0)
+      if ((rc = nap(deadline, &step, gen)) < 0)
         break;
     }
   }
@@ -269,10 +273,11 @@ ssize_t ipc_msg_receive(ipc_msg_t *q, void *buf, size_t cap, long select,
   } else {
     int64_t deadline = timeout_ms > 0 ? ipc__deadline(timeout_ms) : 0;
     long step = 0;
+    unsigned gen = ipc__signal_snap();
     while ((n = msgrcv(q->id, f, cap, select, kflags | IPC_NOWAIT)) < 0) {
       if (errno != ENOMSG)
         break;
-      int rc = nap(deadline, &step);
+      int rc = nap(deadline, &step, gen);
       if (rc < 0) {
         n = rc;
         goto done;

@@ -117,8 +117,11 @@ int ipc_pipe_get_blocking(const ipc_pipe_t *p) {
  * A blocking descriptor with a deadline is polled first so that read()
  * cannot sleep past it; a non-blocking one is read at once. */
 static ssize_t read_some(ipc_pipe_t *p, void *dst, size_t n, int64_t deadline) {
+  unsigned gen = ipc__signal_snap();
   for (;;) {
     if (!p->nonblock && deadline != IPC__NO_DEADLINE) {
+      if (ipc__signal_moved(gen))
+        return IPC_EINTR; /* handled outside poll: do not sleep over it */
       int rc = ipc__wait_fd(p->fd, POLLIN, deadline);
       if (rc < 0)
         return rc;
@@ -131,6 +134,8 @@ static ssize_t read_some(ipc_pipe_t *p, void *dst, size_t n, int64_t deadline) {
     if (errno != EAGAIN || p->nonblock)
       return -errno;
     /* O_NONBLOCK set behind our back, or a racing reader won: wait. */
+    if (ipc__signal_moved(gen))
+      return IPC_EINTR;
     int rc = ipc__wait_fd(p->fd, POLLIN, deadline);
     if (rc < 0)
       return rc;

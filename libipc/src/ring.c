@@ -421,9 +421,13 @@ static int probe_due(ipc_ring_t *r, int polling) {
 
 /* Waits until cond is ready (returns 0: the caller re-evaluates), the
  * deadline passes (IPC_ETIMEDOUT), a signal arrives (IPC_EINTR) or cond
- * reports an error. */
+ * reports an error. A signal that libipc's handler recorded outside the
+ * futex call (while spinning, between slices) also ends the wait with
+ * IPC_EINTR before the next sleep: the wait sleeps in slices and would
+ * otherwise resume over it. */
 static int ring_wait(ipc_ring_t *r, int data_side, ring_cond_t cond, void *arg,
                      int64_t deadline) {
+  unsigned gen = ipc__signal_snap();
   struct ring_shared *sh = r->sh;
   _Atomic uint32_t *seq = data_side ? &sh->data_seq : &sh->space_seq;
   _Atomic uint32_t *waiters =
@@ -448,6 +452,10 @@ static int ring_wait(ipc_ring_t *r, int data_side, ring_cond_t cond, void *arg,
     if ((c = cond(r, arg, 0)) != 0) {
       atomic_fetch_sub(waiters, 1);
       return c > 0 ? 0 : c;
+    }
+    if (ipc__signal_moved(gen)) {
+      atomic_fetch_sub(waiters, 1);
+      return IPC_EINTR;
     }
     int64_t until = ipc__now_ns() + SLICE_NS;
     if (deadline != IPC__NO_DEADLINE && deadline < until)

@@ -387,6 +387,7 @@ int ipc_semset_open(ipc_semset_t **out, key_t key, int id, int timeout_ms) {
   /* The creator is between semget and its first semop for microseconds:
    * poll, 1 ms at first, backing off to 50 ms. */
   int pause_ms = 1;
+  unsigned gen = ipc__signal_snap();
   struct semid_ds ds;
   for (;;) {
     union semun arg = {.buf = &ds};
@@ -397,6 +398,8 @@ int ipc_semset_open(ipc_semset_t **out, key_t key, int id, int timeout_ms) {
     int left = ipc__remaining_ms(deadline);
     if (left == 0)
       return IPC_ETIMEDOUT;
+    if (ipc__signal_moved(gen))
+      return IPC_EINTR; /* handled outside nanosleep: do not sleep over it */
     int ms = left < 0 || left > pause_ms ? pause_ms : left;
     struct timespec ts = {.tv_sec = ms / 1000,
                           .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -646,6 +649,7 @@ int ipc_mutex_lock(ipc_mutex_t *m, int timeout_ms) {
   if (timeout_ms == 0)
     return IPC_ETIMEDOUT;
   int64_t deadline = ipc__deadline(timeout_ms);
+  unsigned gen = ipc__signal_snap();
   unsigned *word = (unsigned *)&m->sm->pm.__data.__lock;
   for (;;) {
     unsigned v = __atomic_load_n(word, __ATOMIC_RELAXED);
@@ -656,6 +660,8 @@ int ipc_mutex_lock(ipc_mutex_t *m, int timeout_ms) {
           !__atomic_compare_exchange_n(word, &v, v | FUTEX_WAITERS, 0,
                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         continue; /* the word moved: look again */
+      if (ipc__signal_moved(gen))
+        return IPC_EINTR; /* handled between two futex waits */
       if ((rc = futex_wait(word, v | FUTEX_WAITERS, deadline)) < 0)
         return rc;
     }

@@ -431,9 +431,12 @@ int ipc_sock_accept(ipc_sock_t *l, ipc_sock_t **out, int timeout_ms) {
   /* Our listeners are non-blocking; for a blocking one that was wrapped,
    * poll first so that accept(2) does not sleep past the deadline. */
   int wait = !l->nonblock && deadline != IPC__NO_DEADLINE;
+  unsigned gen = ipc__signal_snap();
   int fd;
   for (;;) {
     if (wait) {
+      if (ipc__signal_moved(gen))
+        return IPC_EINTR; /* handled outside poll: do not sleep over it */
       int rc = ipc__wait_fd(l->fd, POLLIN, deadline);
       if (rc < 0)
         return rc;
@@ -531,8 +534,11 @@ static ssize_t sock_xfer(ipc_sock_t *s, int out, struct msghdr *m, int flags,
    * costs a copy-in that shows on small messages. */
   struct iovec *iov = m->msg_iov;
   int plain = m->msg_control == NULL && m->msg_name == NULL;
+  unsigned gen = ipc__signal_snap();
   for (;;) {
     if (wait) {
+      if (ipc__signal_moved(gen))
+        return IPC_EINTR; /* handled outside poll: do not sleep over it */
       int rc = ipc__wait_fd(s->fd, out ? POLLOUT : POLLIN, deadline);
       if (rc < 0)
         return rc;
@@ -554,6 +560,8 @@ static ssize_t sock_xfer(ipc_sock_t *s, int out, struct msghdr *m, int flags,
         return IPC_ETIMEDOUT;
       backoff_ms = backoff_ms ? (backoff_ms < 16 ? backoff_ms * 2 : 16) : 1;
       int ms = left > 0 && left < backoff_ms ? left : backoff_ms;
+      if (ipc__signal_moved(gen))
+        return IPC_EINTR;
       if (poll(NULL, 0, ms) < 0)
         return -errno;
       continue;

@@ -123,4 +123,12 @@ static inline lua_Integer lipc_checkinteger(lua_State *L, int arg) {
 }
 #endif
 
+/* The hook mask bit that asks for a hook event: event 4 is a tail return
+ * in 5.1 (and LuaJIT), a tail call from 5.2 on; the others are 1 << event. */
+#if LUA_VERSION_NUM >= 502
+#define lipc_hookmask(event) ((event) == 4 ? LUA_MASKCALL : 1 << (event))
+#else
+#define lipc_hookmask(event) ((event) == 4 ? LUA_MASKRET : 1 << (event))
+#endif
+
 #endif /* LIPC_COMPAT_H */

@@ -206,12 +206,14 @@ int lipc_deadline_ms(const lipc_deadline *d) {
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-void lipc_interrupted(lua_State *L) {
+int lipc_interrupted(lua_State *L) {
+  int eintr = lipc_signal_safepoint(L);
   lua_getfield(L, LUA_REGISTRYINDEX, LIPC_INTERRUPT);
   if (lua_isfunction(L, -1))
     lua_call(L, 0, 0); /* may raise: that is how a host breaks the wait */
   else
     lua_pop(L, 1);
+  return !eintr;
 }
 
 /* ipc.strerror(code) -> the message of an ipc.E* code. */
@@ -257,6 +259,7 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_msg(L);
   lipc_open_sock(L);
   lipc_open_sem(L);
+  lipc_open_signal(L);
 
   return 1;
 }

@@ -112,11 +112,14 @@ int lipc_deadline_begin(lipc_deadline *d, double seconds);
  * milliseconds left, rounded up, 0 once the deadline has passed. */
 int lipc_deadline_ms(const lipc_deadline *d);
 
-/* The EINTR policy: a libipc call returned IPC_EINTR. Calls the function in
- * the registry field LIPC_INTERRUPT, if there is one (it may raise, which
- * then aborts the interrupted call); the caller then retries with the time
- * left. Nothing is lost either way: libipc keeps partial reads buffered. */
-void lipc_interrupted(lua_State *L);
+/* The EINTR policy: a libipc call returned IPC_EINTR. Runs this state's
+ * pending Lua signal handlers (lipc_signal_safepoint), then calls the
+ * function in the registry field LIPC_INTERRUPT, if there is one (it may
+ * raise, which then aborts the interrupted call). Returns 1 when the caller
+ * should retry with the time left, 0 when it should return the EINTR
+ * failure (ipc.signal.eintr(true)). Nothing is lost either way: libipc
+ * keeps partial reads buffered. */
+int lipc_interrupted(lua_State *L);
 
 /* The areas. Each adds its functions to the module table on top of the
  * stack and makes its classes. lipc_pipe.c also serves lipc_proc.c. */
@@ -135,6 +138,13 @@ void lipc_open_sock(lua_State *L);
 #define LIPC_SEMSET "ipc.semset"
 #define LIPC_MUTEX "ipc.mutex"
 void lipc_open_sem(lua_State *L);
+
+#define LIPC_SIGFD "ipc.sigfd"
+void lipc_open_signal(lua_State *L);
+/* Runs this state's pending Lua signal handlers, unless a dispatch is
+ * already running; returns whether ipc.signal.eintr is on (lipc_signal.c).
+ * Raises only on a memory error: a handler's error is reported. */
+int lipc_signal_safepoint(lua_State *L);
 
 /* Pushes a new closed ipc.pipe handle (lipc_pipe.c). */
 lipc_pipe *lipc_pipe_new(lua_State *L);

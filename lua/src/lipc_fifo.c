@@ -105,7 +105,8 @@ static int l_open(lua_State *L) {
     }
     if (rc != IPC_EINTR)
       break;
-    lipc_interrupted(L); /* nothing is open: simply try again */
+    if (!lipc_interrupted(L)) /* nothing is open: simply try again */
+      break;
   }
   const char *how = writer ? "writing" : "reading";
   const char *why = NULL;

@@ -66,7 +66,8 @@ static int m_send(lua_State *L) {
   int rc = ipc_mq_send(u->ud.obj, s, len, prio,
                        lipc_deadline_begin(&d, lipc_checktimeout(L, 4)));
   while (rc == IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     lipc_checkopen(L, u, LIPC_MQ);
     rc = ipc_mq_send(u->ud.obj, s, len, prio, lipc_deadline_ms(&d));
   }
@@ -97,7 +98,8 @@ static int m_receive(lua_State *L) {
   ssize_t n;
   while ((n = ipc_mq_receive(u->ud.obj, u->buf, u->msgsize, &prio, ms)) ==
          IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     lipc_checkopen(L, u, LIPC_MQ);
     ms = lipc_deadline_ms(&d);
   }

@@ -80,7 +80,8 @@ static int m_send(lua_State *L) {
   int rc = ipc_msg_send(u->ud.obj, type, s, len,
                         lipc_deadline_begin(&d, lipc_checktimeout(L, 4)));
   while (rc == IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     lipc_checkopen(L, u, LIPC_MSG);
     rc = ipc_msg_send(u->ud.obj, type, s, len, lipc_deadline_ms(&d));
   }
@@ -148,7 +149,8 @@ static int m_receive(lua_State *L) {
       if (aux_growbuf(u, cap) < 0)
         return aux_fail(L, u, IPC_ENOMEM, "receive");
     } else if (n == IPC_EINTR) {
-      lipc_interrupted(L);
+      if (!lipc_interrupted(L))
+        break;
       lipc_checkopen(L, u, LIPC_MSG);
     } else {
       break;

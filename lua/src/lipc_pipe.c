@@ -89,7 +89,8 @@ static int aux_test_eof(lua_State *L, lipc_pipe *u, const lipc_deadline *d) {
       return blocking ? IPC_ETIMEDOUT : IPC_EAGAIN;
     if (errno != EINTR)
       return -errno;
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      return IPC_EINTR;
     lipc_checkhandle(L, 1, LIPC_PIPE, 1); /* the hook may have closed it */
   }
 }
@@ -126,9 +127,8 @@ static int aux_readone(lua_State *L, lipc_pipe *u, const rformat *f,
         lua_pushnil(L);
       return 1;
     }
-    if (n != IPC_EINTR)
+    if (n != IPC_EINTR || !lipc_interrupted(L))
       return (int)n;
-    lipc_interrupted(L);
     lipc_checkhandle(L, 1, LIPC_PIPE, 1);
   }
 }
@@ -225,8 +225,7 @@ static int m_write(lua_State *L) {
         else
           n = IPC_EINTR;
       }
-      if (n == IPC_EINTR) {
-        lipc_interrupted(L);
+      if (n == IPC_EINTR && lipc_interrupted(L)) {
         lipc_checkhandle(L, 1, LIPC_PIPE, 1);
         continue;
       }

@@ -427,7 +427,8 @@ static int m_wait(lua_State *L) {
   int rc;
   while ((rc = ipc_proc_wait(u->ud.obj, &st, lipc_deadline_ms(&d))) ==
          IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     lipc_checkhandle(L, 1, LIPC_PROC, 1); /* the hook may have closed it */
   }
   if (rc < 0)

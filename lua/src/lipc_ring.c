@@ -161,7 +161,8 @@ static int m_push(lua_State *L) {
   int rc = ipc_ring_push(u->ud.obj, s, len,
                          lipc_deadline_begin(&d, lipc_checktimeout(L, 3)));
   while (rc == IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     lipc_checkopen(L, u, LIPC_RING);
     rc = ipc_ring_push(u->ud.obj, s, len, lipc_deadline_ms(&d));
   }
@@ -189,7 +190,8 @@ static ssize_t aux_pop(lua_State *L, lipc_ring *u, double timeout) {
       if (aux_growbuf(u, want) < 0)
         return IPC_ENOMEM;
     } else if (n == IPC_EINTR) {
-      lipc_interrupted(L);
+      if (!lipc_interrupted(L))
+        return n;
       lipc_checkopen(L, u, LIPC_RING);
     } else {
       return n;
@@ -277,7 +279,8 @@ static int m_push_many(lua_State *L) {
     if (k > 0) {
       done += (size_t)k; /* the rest waits for room with the time left */
     } else if (k == IPC_EINTR) {
-      lipc_interrupted(L);
+      if (!lipc_interrupted(L))
+        break;
       lipc_checkopen(L, u, LIPC_RING);
       /* The hook ran Lua code, which may have changed the list and let
        * its old strings be collected: take them again. */
@@ -342,9 +345,8 @@ static int m_pop_many(lua_State *L) {
   ssize_t n;
   for (;;) {
     n = ipc_ring_pop_many(u->ud.obj, b.max, aux_visit, &b, ms);
-    if (n != IPC_EINTR)
+    if (n != IPC_EINTR || !lipc_interrupted(L))
       break;
-    lipc_interrupted(L);
     lipc_checkopen(L, u, LIPC_RING);
     ms = lipc_deadline_ms(&d);
   }

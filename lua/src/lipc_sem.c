@@ -106,7 +106,8 @@ static int m_sem_wait(lua_State *L) {
   lipc_deadline d;
   int rc = ipc_sem_wait(s, lipc_deadline_begin(&d, lipc_checktimeout(L, 2)));
   while (rc == IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     s = aux_checksem(L); /* the hook may have closed it */
     rc = ipc_sem_wait(s, lipc_deadline_ms(&d));
   }
@@ -345,7 +346,8 @@ static int m_set_op(lua_State *L) {
   lipc_deadline d;
   int rc = ipc_semset_op(set, ops, n, lipc_deadline_begin(&d, timeout));
   while (rc == IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     set = aux_checkset(L);
     rc = ipc_semset_op(set, ops, n, lipc_deadline_ms(&d));
   }
@@ -526,8 +528,9 @@ static int l_set_open(lua_State *L) {
   ipc_semset_t *set;
   int rc;
   while ((rc = ipc_semset_open(&set, key, id, lipc_deadline_ms(&d))) ==
-         IPC_EINTR)
-    lipc_interrupted(L);
+             IPC_EINTR &&
+         lipc_interrupted(L))
+    ;
   if (rc < 0 && key == IPC_PRIVATE)
     return lipc_fail(L, rc, "open id %d", id);
   if (rc < 0)
@@ -550,7 +553,8 @@ static int m_mutex_lock(lua_State *L) {
   lipc_deadline d;
   int rc = ipc_mutex_lock(m, lipc_deadline_begin(&d, lipc_checktimeout(L, 2)));
   while (rc == IPC_EINTR) {
-    lipc_interrupted(L);
+    if (!lipc_interrupted(L))
+      break;
     m = aux_checkmutex(L);
     rc = ipc_mutex_lock(m, lipc_deadline_ms(&d));
   }

@@ -223,9 +223,8 @@ static int m_accept(lua_State *L) {
       ud->obj = c;
       return 1;
     }
-    if (rc != IPC_EINTR)
+    if (rc != IPC_EINTR || !lipc_interrupted(L))
       return lipc_fail(L, rc, "accept");
-    lipc_interrupted(L);
   }
 }
 
@@ -262,10 +261,8 @@ static int aux_send(lua_State *L, const char *addr, int optarg) {
       m.nfds = 0; /* they went with the first bytes */
       n = lipc_deadline_ms(&d) == 0 ? IPC_ETIMEDOUT : IPC_EINTR;
     }
-    if (n == IPC_EINTR) {
-      lipc_interrupted(L);
+    if (n == IPC_EINTR && lipc_interrupted(L))
       continue;
-    }
     if (addr)
       aux_addrfail(L, (int)n, "sendto", addr);
     else
@@ -331,9 +328,8 @@ static int aux_recv(lua_State *L, int from) {
       m.addrcap = sizeof addr;
     }
     n = ipc_sock_recvmsg(s, &m, lipc_deadline_ms(&d));
-    if (n != IPC_EINTR)
+    if (n != IPC_EINTR || !lipc_interrupted(L))
       break;
-    lipc_interrupted(L);
   }
   const char *what = from ? "recvfrom" : "recv";
   if (n < 0)
@@ -536,9 +532,8 @@ static int l_connect(lua_State *L) {
       ud->obj = s;
       return 1;
     }
-    if (rc != IPC_EINTR)
+    if (rc != IPC_EINTR || !lipc_interrupted(L))
       return aux_addrfail(L, rc, "connect", addr);
-    lipc_interrupted(L);
   }
 }
 
