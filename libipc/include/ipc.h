@@ -281,6 +281,106 @@ IPC_API int ipc_proc_close(ipc_proc_t *proc);
  * slash, a second slash, a forbidden character) or IPC_ENAMETOOLONG. */
 IPC_API int ipc_name_check(const char *name);
 
+/* ------------------------------------------------- the system's objects
+ *
+ * A snapshot of the IPC objects the system holds, to find and remove what a
+ * crashed program left behind: POSIX segments (rings among them) and named
+ * semaphores in /dev/shm, POSIX queues (only when an mqueue file system is
+ * mounted somewhere: the kernel shows them nowhere else), FIFOs in the
+ * directories given, and System V segments, queues and semaphore sets
+ * (/proc/sysvipc). Users are read from /proc: the mappings and descriptors
+ * of every process the caller may inspect, System V attach counts and last
+ * pids. docs/c.md says how "made by libipc" is decided, and its limits. */
+typedef enum ipc_obj_kind {
+  IPC_OBJ_SHM = 0,      /* POSIX segment "/x" (/dev/shm/x), rings included */
+  IPC_OBJ_SEM = 1,      /* POSIX named semaphore "/x" (/dev/shm/sem.x) */
+  IPC_OBJ_MQ = 2,       /* POSIX message queue "/x" */
+  IPC_OBJ_FIFO = 3,     /* FIFO, named by its path */
+  IPC_OBJ_SYSV_SHM = 4, /* System V segment, by id */
+  IPC_OBJ_SYSV_MSG = 5, /* System V message queue, by id */
+  IPC_OBJ_SYSV_SEM = 6, /* System V semaphore set, by id */
+} ipc_obj_kind_t;
+#define IPC_OBJ_KINDS 7
+/* The users an ipc_obj_t names (nusers counts them all). */
+#define IPC_OBJ_MAX_USERS 8
+
+typedef struct ipc_obj {
+  int kind;          /* ipc_obj_kind_t */
+  const char *name;  /* "/x" (POSIX), the path (FIFO), NULL (System V) */
+  const char *owner; /* the owner's user name; NULL when uid has none */
+  uid_t uid;         /* owner */
+  gid_t gid;
+  int mode;      /* permission bits */
+  int id;        /* System V id; -1 for the others */
+  key_t key;     /* System V key (IPC_PRIVATE: 0); 0 for the others */
+  uint64_t size; /* bytes: of a segment or semaphore file, of the messages
+                    queued in a queue (POSIX: the kernel's QSIZE); 0 for a
+                    FIFO */
+  int64_t count; /* messages in a System V queue, semaphores in a set; -1
+                    for the others */
+  int64_t mtime; /* last change or use, seconds since the epoch: a file's
+                    mtime; System V: the latest of its times */
+  int ours;      /* 1: made by libipc; 0: not; -1: cannot tell */
+  int ring;      /* 1: a POSIX segment whose ring header checks out */
+  int in_use;    /* 1: a live process uses it; 0: none seen; -1: cannot
+                    tell (a System V set the caller may not read) */
+  int nattch;    /* System V segment: attachments; -1 for the others */
+  int nusers;    /* live processes seen using it: mapping it, holding a
+                    descriptor of it, attached, or (System V queues and
+                    sets) its last sender, receiver or operator */
+  pid_t users[IPC_OBJ_MAX_USERS]; /* the first nusers of them */
+  uint64_t dev, ino; /* a file's identity (st_dev, st_ino); 0 for System V */
+} ipc_obj_t;
+
+typedef struct ipc_ls ipc_ls_t;
+
+typedef struct ipc_ls_opts {
+  unsigned kinds;          /* (1u << kind) for each kind wanted; 0: all */
+  const char *name;        /* only objects of this name: "/x" (POSIX kinds)
+                              or a FIFO's path (looked at directly, not in
+                              dirs); System V kinds then give none. NULL:
+                              every name */
+  const char *const *dirs; /* NULL-terminated directories whose FIFOs are
+                              listed (not their subdirectories); NULL:
+                              "/tmp" when it exists */
+} ipc_ls_opts_t;
+
+/* Takes a snapshot of the system's objects, sorted by kind, then name or
+ * id; opts may be NULL (everything). Returns 0; IPC_ENOMEM; or the error of
+ * a directory in opts->dirs that cannot be read (IPC_ENOENT, IPC_EACCES,
+ * IPC_ENOTDIR); IPC_EINVAL for unknown kinds. Sources the system lacks
+ * (/dev/shm, an mqueue mount, /proc/sysvipc) are skipped. *out (NULL on
+ * failure) is the caller's to free with ipc_ls_close. */
+IPC_API int ipc_ls_open(ipc_ls_t **out, const ipc_ls_opts_t *opts);
+/* The number of objects, and object i (NULL when i >= count). The object
+ * and its strings belong to the snapshot. */
+IPC_API size_t ipc_ls_count(const ipc_ls_t *ls);
+IPC_API const ipc_obj_t *ipc_ls_get(const ipc_ls_t *ls, size_t i);
+/* Processes whose mappings or descriptors could not be read (another
+ * user's, without the privilege): users of objects may be missing when
+ * this is not 0. */
+IPC_API int ipc_ls_hidden(const ipc_ls_t *ls);
+/* "shm", "sem", "mq", "fifo", "sysv_shm", "sysv_msg", "sysv_sem"; NULL for
+ * any other number. */
+IPC_API const char *ipc_ls_kind_name(int kind);
+
+/* Flag of ipc_ls_remove: remove an object of another owner, or one not made
+ * by libipc, too. Never one in use. */
+#define IPC_LS_FORCE 0x1
+
+/* Removes object i of the snapshot, after looking at it again: record i is
+ * first replaced by what the system shows now, so a caller can tell why a
+ * refusal came. Returns 0 (the name is gone; a System V object is removed),
+ * or IPC_ENOENT (gone, or another object under its name or id since the
+ * snapshot), IPC_EBUSY (in use, or in_use is -1), IPC_EPERM (without
+ * IPC_LS_FORCE: another owner than the caller's effective uid, or ours is
+ * 0), IPC_EINVAL (i out of range, unknown flags), IPC_ENOMEM, or the error
+ * of the unlink or IPC_RMID (IPC_EACCES, IPC_EPERM). The check and the
+ * removal are two steps: a process that attaches in between is not seen. */
+IPC_API int ipc_ls_remove(ipc_ls_t *ls, size_t i, int flags);
+/* Frees the snapshot; NULL is accepted. Returns 0. */
+IPC_API int ipc_ls_close(ipc_ls_t *ls);
+
 /* ---------------------------------------------------- shared memory
  *
  * A segment is mapped once, read-write (or read-only when opened so), and

@@ -14,6 +14,11 @@
 
 #define IPC__NO_DEADLINE INT64_MIN
 
+/* The extended attribute ipc_shm_create puts on its segments and
+ * ipc_ls_open reads to tell them from other programs' (tmpfs keeps user.*
+ * attributes since Linux 6.6). Its value is the kind, "shm". */
+#define IPC__XATTR_TAG "user.libipc"
+
 static inline int64_t ipc__now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -13,6 +13,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 struct ipc_shm {
@@ -108,6 +109,10 @@ int ipc_shm_create(ipc_shm_t **out, const char *name, size_t size, int mode) {
     rc = -errno;
     goto fail_unlink;
   }
+  /* The tag by which ipc_ls_open knows libipc made it. Where the file
+   * system keeps no user.* attributes (tmpfs before Linux 6.6) it stays
+   * untagged, and ls says it cannot tell. */
+  (void)fsetxattr(fd, IPC__XATTR_TAG, "shm", 3, 0);
   if ((rc = reserve(fd, size)) < 0)
     goto fail_unlink;
   if ((rc = map_fd(seg, fd, size, 1)) < 0)

@@ -260,6 +260,8 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_sock(L);
   lipc_open_sem(L);
   lipc_open_signal(L);
+  lipc_open_time(L);
+  lipc_open_ls(L);
 
   return 1;
 }

@@ -138,6 +138,8 @@ void lipc_open_sock(lua_State *L);
 #define LIPC_SEMSET "ipc.semset"
 #define LIPC_MUTEX "ipc.mutex"
 void lipc_open_sem(lua_State *L);
+void lipc_open_time(lua_State *L); /* ipc.now, ipc.sleep (lipc_time.c) */
+void lipc_open_ls(lua_State *L);   /* ipc.ls, ipc.rm (lipc_ls.c) */
 
 #define LIPC_SIGFD "ipc.sigfd"
 void lipc_open_signal(lua_State *L);
