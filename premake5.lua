@@ -153,7 +153,10 @@ project "ipcsh"
   buildoptions(lua_cflags)
   buildoptions(edit_cflags)
   -- prelude.c embeds these with .incbin, which searches the assembler's -I.
-  -- The compiler's dependency files cannot see them: drop the stale object.
+  -- The compiler's dependency files cannot see them, so an object older
+  -- than one of them is removed here, when premake runs (make runs it
+  -- before every build), before make looks at any file: a prebuild step
+  -- would race with the compile under make -j.
   -- One file per line, so that branches adding files merge cleanly.
   local embedded = {
     "shell/prelude.lua",
@@ -167,12 +170,10 @@ project "ipcsh"
     "docs/shell.md",
   }
   buildoptions { "-Wa,-I" .. path.getabsolute(".") }
-  local stale = {}
   for _, f in ipairs(embedded) do
-    stale[#stale + 1] = "@test " .. path.getabsolute(f) ..
-      " -ot $(OBJDIR)/prelude.o || rm -f $(OBJDIR)/prelude.o"
+    os.execute("find '" .. path.getabsolute(top .. "/obj") .. "' -name prelude.o ! -newer '"
+      .. path.getabsolute(f) .. "' -delete 2>/dev/null")
   end
-  prebuildcommands(stale)
   links { "ipc_static" }
   linkoptions(lua_libs)
   linkoptions(edit_libs)

@@ -2,8 +2,8 @@
 -- sources: the processes started from the shell (ipc.spawn and ipc.fork are
 -- wrapped to keep their handles; ps() lists them, and one that ends is
 -- reported and reaped), objects whose messages are printed as they come
--- (listen, unlisten), and the signals Lua handlers wait for (ipc.signal,
--- when the module has it). The C side (edit.c) asks fds() for descriptors
+-- (listen, unlisten), and the signals whose Lua handlers wait to run
+-- (ipc.signal). The C side (edit.c) asks fds() for descriptors
 -- to wait on next to the terminal and calls fire() with the ready ones.
 -- Run by prelude.lua with the ipc table and pretty.lua's module; returns
 -- { globals = {...}, fds = f, fire = f, interactive = f }.
@@ -235,30 +235,44 @@ end
 
 ---------------------------------------------------------------- signals
 
--- Lua signal handlers (the module's ipc.signal, when it has one): its
--- descriptor is readable while handlers are pending; dispatch runs them.
-local function signalsource()
-  local sig = type(ipc.signal) == "table" and ipc.signal
-  if not (sig and type(sig.fd) == "function" and type(sig.dispatch) == "function") then
-    return nil
+-- Lua signal handlers (ipc.signal): its descriptor is readable while
+-- handlers are pending, and dispatch runs them. dispatch only counts them,
+-- so ipc.signal.handle is wrapped to note the name of each signal whose
+-- handler runs during the shell's own dispatch.
+local signal = type(ipc.signal) == "table" and ipc.signal
+local handled       -- names noted during a dispatch (nil: not noting)
+local sigused = false -- a handler was set: the queue exists, watch it
+
+if signal and type(signal.handle) == "function" and type(signal.fd) == "function"
+  and type(signal.dispatch) == "function" then
+  local handle = signal.handle
+  function signal.handle(sig, fn, ...)
+    if type(fn) ~= "function" then return handle(sig, fn, ...) end -- it raises
+    local r = pack(handle(sig, function(name, info)
+      if handled then handled[#handled + 1] = name end
+      return fn(name, info)
+    end, ...))
+    if r[1] then sigused = true end
+    return unpack(r, 1, r.n)
   end
-  local ok, fd = pcall(sig.fd)
+else
+  signal = nil
+end
+
+-- The signal queue's descriptor and what to do when it is readable.
+local function signalsource()
+  if not (signal and sigused) then return nil end
+  local ok, fd = pcall(signal.fd)
   if not ok or type(fd) ~= "number" or fd < 0 then return nil end
   return fd, function(out)
-    local r = pack(pcall(sig.dispatch))
-    if not r[1] then
-      out[#out + 1] = "[signal handler error: " .. safestring(r[2]) .. "]"
-      return
+    handled = {}
+    local done, err = pcall(signal.dispatch)
+    local names = handled
+    handled = nil
+    for _, name in ipairs(names) do
+      out[#out + 1] = "[signal " .. safestring(name) .. " handled]"
     end
-    -- dispatch returns the names of the signals it handled (or a count).
-    for i = 2, r.n do
-      local v = r[i]
-      if type(v) == "table" then
-        for _, s in ipairs(v) do out[#out + 1] = "[signal " .. safestring(s) .. " handled]" end
-      elseif type(v) == "string" then
-        out[#out + 1] = "[signal " .. v .. " handled]"
-      end
-    end
+    if not done then out[#out + 1] = "[signals: " .. safestring(err) .. "]" end
   end
 end
 

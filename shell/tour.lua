@@ -1,5 +1,6 @@
 -- tour.lua: `ipcsh --tour`, a walk through ipc for newcomers: a pipe, a ring
--- between two processes, a signal, and what exists on the system. Each step
+-- between two processes, a signal, processes, and what exists on the
+-- system. Each step
 -- says what it shows, then types its commands as at the prompt and runs
 -- them, printing the results the way the shell does. On a terminal it waits
 -- for Enter between steps; otherwise (`ipcsh --tour | cat`, CI) it runs
@@ -45,11 +46,29 @@ end)]],
   {
     title = "A signal",
     text = [[
+ipc.signal.handle makes a Lua function the handler of a signal. The signal
+is only noted when it comes; the handler runs at a safe point: a dispatch,
+any wait of the module, or, in the shell, while the prompt waits for you.]],
+    needs = function() return type(ipc.signal) == "table" end,
+    code = {
+      [[ipc.signal.handle("USR1", function(name, info)
+  print("handler: " .. name .. " from pid " .. info.pid)
+end)]],
+      [[ipc.signal.kill(ipc.getpid(), "USR1")]],
+      "ipc.signal.dispatch()",
+    },
+    cleanup = function()
+      if type(ipc.signal) == "table" then pcall(ipc.signal.unhandle, "USR1") end
+    end,
+  },
+  {
+    title = "Processes",
+    text = [[
 Processes started from the shell are handles: kill sends a signal, wait
 says how the process ended, and ps() lists every process the shell started.]],
     code = {
       [[sleeper = ipc.spawn({"sleep", "30"})]],
-      [[sleeper:kill("USR1")]],
+      [[sleeper:kill("TERM")]],
       "sleeper:wait(5)",
       "ps()",
     },
@@ -57,13 +76,14 @@ says how the process ended, and ps() lists every process the shell started.]],
   {
     title = "What exists on the system",
     text = [[
-Named objects outlive the process that made them. ls() lists the ones
-ipc knows about; here, a ring made for the occasion, removed right after.]],
-    needs = "ls",
+Named objects outlive the process that made them. ls() lists the ones on
+the system; here, only a ring made for the occasion, removed right after
+(rm(name) removes one that nobody uses).]],
+    needs = function() return rawget(_G, "ls") ~= nil end,
     code = {
       [[name = "/ipcsh-tour-" .. ipc.getpid()]],
       "named = ipc.ring.create(name)",
-      "ls()",
+      "ls({name = name})",
     },
     cleanup = function()
       if rawget(_G, "named") then pcall(_G.named.close, _G.named) end
@@ -128,8 +148,8 @@ return function(interactive)
     if i > 1 and interactive and not next_step() then break end
     print(("\n== %d/%d: %s =="):format(i, #STEPS, step.title))
     print(step.text)
-    if step.needs and rawget(_G, step.needs) == nil then
-      print("(" .. step.needs .. "() is not in this build of ipcsh: step skipped)")
+    if step.needs and not step.needs() then
+      print("(what this step shows is not in this build of ipcsh: skipped)")
     else
       for _, code in ipairs(step.code) do
         if not runcommand(code) then
