@@ -61,9 +61,12 @@ local function openstring(line)
   return nil
 end
 
--- The table of methods an __index function keeps as its first upvalue (the
--- ipc module's classes with fields do: ipc.proc).
+-- The table of methods an __index C function keeps as its first upvalue
+-- (the ipc module's classes with fields do: ipc.proc). A Lua function's
+-- first upvalue is often _ENV, which has nothing to do with its fields.
 local function upvaluetable(f)
+  local okinfo, info = pcall(debug.getinfo, f, "S")
+  if not (okinfo and info and info.what == "C") then return nil end
   local ok, _, up = pcall(debug.getupvalue, f, 1)
   if ok and type(up) == "table" then return up end
   return nil

@@ -32,6 +32,7 @@ struct ipcsh_edit {
   History *hist;
   lua_State *L;
   const char *prompt; /* of the line being read */
+  cc_t intr, susp;    /* the terminal's Ctrl-C and Ctrl-Z keys */
   int events_broken;  /* the event hooks failed: no more events */
   int history_failed; /* the file could not be written (said once) */
   struct sigaction oldwinch;
@@ -220,17 +221,27 @@ void ipcsh_events_drain(lua_State *L) {
 }
 
 /* Serves ready event sources while a line is being typed: the line is
- * cleared, the sources run with SIGINT open (their Lua callbacks can be
- * interrupted) and whatever they print or report lands where the line
- * was, then the line is drawn again below. */
+ * cleared, the sources run as code at the prompt does (Ctrl-C sends SIGINT
+ * again, which is unblocked: a Lua callback can be interrupted) and
+ * whatever they print or report lands where the line was, then the line is
+ * drawn again below. */
 static void aux_events_above(ipcsh_edit *ed, const struct pollfd *pfd, int n,
                              const sigset_t *open) {
   lua_State *L = ed->L;
   sigset_t blocked;
+  struct termios t, running;
+  int restore = tcgetattr(STDIN_FILENO, &t) == 0;
   aux_erase(ed);
+  if (restore) {
+    running = t;
+    running.c_lflag |= ISIG;
+    tcsetattr(STDIN_FILENO, TCSANOW, &running);
+  }
   sigprocmask(SIG_SETMASK, open, &blocked);
   int status = aux_event_fire(L, pfd, n);
   sigprocmask(SIG_SETMASK, &blocked, NULL);
+  if (restore)
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
   size_t len;
   const char *text = lua_tolstring(L, -1, &len);
   if (status != LUA_OK) {
@@ -243,13 +254,27 @@ static void aux_events_above(ipcsh_edit *ed, const struct pollfd *pfd, int n,
 
 /* ------------------------------------------------------ reading a key */
 
+/* Ctrl-Z at the prompt: stops the shell (and its children, which share its
+ * process group) as the terminal would; once continued, the terminal may
+ * have been set otherwise: libedit takes its settings again and redraws. */
+static void aux_suspend(ipcsh_edit *ed) {
+  kill(0, SIGTSTP);
+  el_set(ed->el, EL_PREP_TERM, 0);
+  el_set(ed->el, EL_PREP_TERM, 1);
+  fputs("\r\n", stdout);
+  aux_redraw(ed, "", 0);
+}
+
 /* EL_GETCFN: one character from the terminal. It waits in ppoll on the
  * terminal and on the event sources, with SIGINT and SIGWINCH unblocked only
- * there, so neither is missed between the check and the wait. On Ctrl-C it
- * returns newlines (which end the line whatever the editing mode) until
- * el_gets returns; the caller then sees the flag and discards the line.
- * Multibyte characters are decoded here because libedit takes our result
- * as one wide character. Returns 1, 0 at end of file, -1 on an error. */
+ * there, so neither is missed between the check and the wait. Ctrl-C comes
+ * as a key (the terminal sends no SIGINT at the prompt, so that children in
+ * the shell's process group do not get it for a line cancelled) or, when
+ * something else set the terminal, as SIGINT; either way it returns
+ * newlines (which end the line whatever the editing mode) until el_gets
+ * returns; the caller then sees the flag and discards the line. Multibyte
+ * characters are decoded here because libedit takes our result as one wide
+ * character. Returns 1, 0 at end of file, -1 on an error. */
 static int aux_getc(EditLine *el, wchar_t *wc) {
   ipcsh_edit *ed = aux_self(el);
   char buf[MB_LEN_MAX];
@@ -316,6 +341,14 @@ static int aux_getc(EditLine *el, wchar_t *wc) {
     if (got != 1) {
       rc = got == 0 ? 0 : -1; /* end of file, or a terminal that went away */
       break;
+    }
+    if (n == 0 && ed->intr != _POSIX_VDISABLE && (cc_t)buf[0] == ed->intr) {
+      ipcsh_interrupt_key();
+      continue;
+    }
+    if (n == 0 && ed->susp != _POSIX_VDISABLE && (cc_t)buf[0] == ed->susp) {
+      aux_suspend(ed);
+      continue;
     }
     n++;
     memset(&mbs, 0, sizeof mbs);
@@ -661,6 +694,15 @@ ipcsh_edit *ipcsh_edit_open(lua_State *L) {
   el_set(ed->el, EL_CLIENTDATA, ed);
   el_set(ed->el, EL_EDITOR, "emacs");
   el_set(ed->el, EL_SIGNAL, 0); /* our handlers; libedit's re-send SIGINT */
+  /* While a line is edited, Ctrl-C and Ctrl-Z are keys that aux_getc
+   * handles, not signals for the whole process group. */
+  el_set(ed->el, EL_SETTY, "-d", "-isig", NULL);
+  struct termios t;
+  ed->intr = ed->susp = _POSIX_VDISABLE;
+  if (tcgetattr(STDIN_FILENO, &t) == 0) {
+    ed->intr = t.c_cc[VINTR];
+    ed->susp = t.c_cc[VSUSP];
+  }
   el_set(ed->el, EL_PROMPT, aux_promptfn);
   el_set(ed->el, EL_GETCFN, aux_getc);
   el_set(ed->el, EL_ADDFN, "ipcsh-complete",

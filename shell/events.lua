@@ -175,12 +175,12 @@ local function listen(obj, fn)
   local why
   if not read then
     why = "got " .. name
+  elseif not pcall(obj.fd, obj) then
+    why = "got a closed " .. name
   elseif name == "ipc.pipe" and not safestring(obj):find("reader") then
     why = "got the write end of a pipe"
   elseif name == "ipc.sock" and safestring(obj):find("listening") then
     why = "got a listening socket: listen to what accept returns"
-  elseif not pcall(obj.fd, obj) then
-    why = "got a closed " .. name
   end
   if why then
     error("bad argument #1 to 'listen' (a pipe's read end, a socket or a POSIX queue"

@@ -39,6 +39,8 @@ static lua_State *globalL = NULL;
 
 int ipcsh_interrupt_pending(void) { return interrupted; }
 
+void ipcsh_interrupt_key(void) { interrupted = 1; }
+
 void ipcsh_interrupt_clear(void) {
   interrupted = 0;
   if (globalL != NULL)

@@ -58,6 +58,10 @@ int ipcsh_hook(lua_State *L, const char *name, int narg, int nres);
 int ipcsh_interrupt_pending(void);
 void ipcsh_interrupt_clear(void);
 
+/* A Ctrl-C read as a key (at the prompt the terminal sends no SIGINT):
+ * marks the line cancelled, as the signal would. */
+void ipcsh_interrupt_key(void);
+
 /* Runs the rc file ($IPCSHRC, else ~/.ipcshrc; an empty IPCSHRC: none).
  * A missing file is no error; any other failure is reported on stderr and
  * the shell goes on. */

@@ -58,7 +58,8 @@ proc pending {} {
 
 # Waits for a regexp; returns "" when it came, else why not.
 proc await {re} {
-    global spawn_id
+    # expect_out is global, so that a test can read what a pattern caught.
+    global spawn_id expect_out
     expect {
         -re $re { return "" }
         timeout { return "timed out waiting for /$re/; screen had: [pending]" }
