@@ -334,7 +334,12 @@ static int aux_multiline(repl_t *r, int *status) {
     if (got == LINE_CANCEL)
       return LINE_CANCEL;
     if (got == LINE_EOF) {
-      /* Ctrl-D inside a statement: report it as the incomplete chunk. */
+      /* Ctrl-D inside a statement: report it as the incomplete chunk, on a
+       * line of its own (libedit leaves the cursor after its "^D"). */
+      if (r->ed != NULL) {
+        fputc('\n', stdout);
+        fflush(stdout);
+      }
       *status = luaL_loadbuffer(L, chunk, len, "=stdin");
       return LINE_OK;
     }

@@ -71,12 +71,17 @@ proc await {re} {
 # wrapping) and waits for the banner, the lines that may follow it (the
 # LuaJIT note) and the first prompt.
 proc start {args} {
-    global ipcsh spawn_id spawn_out live
+    global ipcsh spawn_id spawn_out live expect_out luajit
     spawn -noecho $ipcsh {*}$args
     lappend live $spawn_id
     catch {exec stty rows 50 columns 200 < $spawn_out(slave,name)}
-    return [await {ipcsh [0-9.]+ \((Lua|LuaJIT) [^)]*\)[^\r]*\r\n([^>\r][^\r]*\r\n)*> $}]
+    set why [await {ipcsh [0-9.]+ \((Lua|LuaJIT) [^)]*\)[^\r]*\r\n([^>\r][^\r]*\r\n)*> $}]
+    if {$why eq ""} { set luajit [expr {$expect_out(1,string) eq "LuaJIT"}] }
+    return $why
 }
+
+# Whether the ipcsh under test runs on LuaJIT (known once a session started).
+set luajit 0
 
 # Types `input` and Enter, then waits for `re` (which should end with the
 # prompt it expects). Returns "" or the reason it failed.
