@@ -46,7 +46,6 @@ local function pkgconfig(pkg)
 end
 
 local lua_cflags, lua_libs = pkgconfig(LUA_PKG[luaver])
-local lua54_cflags, lua54_libs = pkgconfig("lua5.4")
 local edit_cflags, edit_libs = pkgconfig("libedit")
 
 local top = "build/" .. luaver
@@ -129,11 +128,19 @@ project "ipc_shared"
   -- Executables record the soname; give it a file in the build tree.
   postbuildcommands { "ln -sf libipc.so $(TARGETDIR)/libipc.so.0" }
 
--- lua/src/lipc_loop.c embeds lua/ipc/loop.lua with .incbin, which searches
--- the assembler's -I. The compiler's dependency files cannot see it: both
--- projects that compile lua/src/*.c drop the stale object.
-local loop_embed = "@test " .. path.getabsolute("lua/ipc/loop.lua") ..
-  " -ot $(OBJDIR)/lipc_loop.o || rm -f $(OBJDIR)/lipc_loop.o"
+-- Files embedded with .incbin (which searches the assembler's -I) are
+-- unseen by the compiler's dependency files, so an object older than one of
+-- them is removed here, when premake runs (make runs it before every build),
+-- before make looks at any file: a prebuild step would race with the
+-- compile under make -j.
+local function drop_stale(object, file)
+  os.execute("find '" .. path.getabsolute(top .. "/obj") .. "' -name " .. object ..
+    " ! -newer '" .. path.getabsolute(file) .. "' -delete 2>/dev/null")
+end
+
+-- lua/src/lipc_loop.c embeds lua/ipc/loop.lua (both projects that compile
+-- lua/src/*.c).
+drop_stale("lipc_loop.o", "lua/ipc/loop.lua")
 
 -- The Lua module: ipc.so for the Lua chosen with --lua. It does not link the
 -- Lua library: the host that loads it provides those symbols.
@@ -146,7 +153,6 @@ project "lua_ipc"
   buildoptions(lua_cflags)
   buildoptions { "-fvisibility=hidden" }
   buildoptions { "-Wa,-I" .. path.getabsolute(".") }
-  prebuildcommands { loop_embed }
   links { "ipc_static" }
   -- Export luaopen_ipc only: libipc's own ipc_* symbols stay inside, so a
   -- host that also loads libipc.so never gets one version's functions
@@ -154,27 +160,30 @@ project "lua_ipc"
   linkoptions { "-Wl,--exclude-libs,ALL" }
   outdir("lua")
 
--- ipcsh embeds Lua 5.4 whatever --lua says, with the module compiled in.
+-- ipcsh, built against the Lua chosen with --lua, with the module compiled in.
 project "ipcsh"
   kind "ConsoleApp"
   files { "shell/*.c", "shell/*.h", "lua/src/*.c", "lua/src/*.h" }
   includedirs { "lua/src" }
-  buildoptions(lua54_cflags)
+  buildoptions(lua_cflags)
   buildoptions(edit_cflags)
-  -- prelude.c embeds these with .incbin, which searches the assembler's -I.
-  -- The compiler's dependency files cannot see them: drop the stale object.
-  local embedded = { "shell/prelude.lua", "shell/help.lua", "shell/tools.lua",
-                     "docs/lua.md", "docs/shell.md" }
+  -- prelude.c embeds these (see drop_stale). One file per line, so that
+  -- branches adding files merge cleanly.
+  local embedded = {
+    "shell/prelude.lua",
+    "shell/help.lua",
+    "shell/tools.lua",
+    "shell/pretty.lua",
+    "shell/complete.lua",
+    "shell/events.lua",
+    "shell/tour.lua",
+    "docs/lua.md",
+    "docs/shell.md",
+  }
   buildoptions { "-Wa,-I" .. path.getabsolute(".") }
-  local stale = {}
-  for _, f in ipairs(embedded) do
-    stale[#stale + 1] = "@test " .. path.getabsolute(f) ..
-      " -ot $(OBJDIR)/prelude.o || rm -f $(OBJDIR)/prelude.o"
-  end
-  prebuildcommands(stale)
-  prebuildcommands { loop_embed }
+  for _, f in ipairs(embedded) do drop_stale("prelude.o", f) end
   links { "ipc_static" }
-  linkoptions(lua54_libs)
+  linkoptions(lua_libs)
   linkoptions(edit_libs)
   linkoptions { "-lm", "-ldl", "-rdynamic" }
   outdir()

@@ -1,7 +1,8 @@
 /* main.c: ipcsh's command line, modelled on lua.c: options, the `arg`
- * table, running scripts, -e strings and stdin, and the exit status. Lua
- * 5.4 with the ipc module preloaded and set as the global `ipc`; the
- * interactive loop is in repl.c. */
+ * table, running scripts, -e strings and stdin, the tour, and the exit
+ * status. The Lua ipcsh was built against (5.1 to 5.4 or LuaJIT) with the
+ * ipc module preloaded and set as the global `ipc`; the interactive loop is
+ * in repl.c and edit.c. */
 #include "repl.h"
 
 #include <locale.h>
@@ -18,13 +19,13 @@
 /* The ipc module, compiled into ipcsh from lua/src. */
 int luaopen_ipc(lua_State *L);
 
-#define IPCSH_PROGNAME "ipcsh"
-
 /* Bits of what collectargs found on the command line. */
 #define has_error 1 /* a bad option */
 #define has_i 2     /* -i */
 #define has_v 4     /* -v */
 #define has_e 8     /* -e (or -l, which also runs something) */
+#define has_t 16    /* --tour */
+#define has_V 32    /* --lua-version */
 
 static void print_usage(const char *badoption) {
   if (badoption != NULL) {
@@ -44,14 +45,39 @@ static void print_usage(const char *badoption) {
           "  -h        show this help\n"
           "  --        stop handling options\n"
           "  -         stop handling options and execute stdin\n"
+          "  --lua-version  show the version of the Lua ipcsh runs on\n"
+          "  --tour    a guided tour of ipc for newcomers\n"
           "Long forms: --version, --help. Without a script, ipcsh is\n"
-          "interactive on a terminal and runs stdin otherwise.\n",
+          "interactive on a terminal and runs stdin otherwise.\n"
+          "Environment: IPCSH_HISTORY (the history file), IPCSHRC (the rc\n"
+          "file, run before the first prompt), NO_COLOR (plain results).\n",
           IPCSH_PROGNAME);
   fflush(badoption != NULL ? stderr : stdout);
 }
 
-static void print_version(void) {
-  printf("%s %s (%s)\n", IPCSH_PROGNAME, ipc_version_string(), LUA_RELEASE);
+/* Pushes the name and version of the Lua this is: jit.version under
+ * LuaJIT (which calls itself Lua 5.1 in its headers), else the release
+ * ("Lua 5.4.6") or only the version ("Lua 5.4"). */
+static const char *pushluaversion(lua_State *L, int release) {
+  lua_getglobal(L, "jit");
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "version");
+    lua_remove(L, -2);
+    if (lua_type(L, -1) == LUA_TSTRING)
+      return lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);
+  lua_pushstring(L, release ? LUA_RELEASE : LUA_VERSION);
+  return lua_tostring(L, -1);
+}
+
+static void print_version(lua_State *L, int args) {
+  if (args & has_v)
+    printf("%s %s (%s)\n", IPCSH_PROGNAME, ipc_version_string(),
+           pushluaversion(L, 1));
+  else
+    printf("%s\n", pushluaversion(L, 1));
+  lua_pop(L, 1);
   fflush(stdout);
 }
 
@@ -72,6 +98,14 @@ static int collectargs(char **argv, int *first) {
       return args;
     if (strcmp(argv[i], "--version") == 0) {
       args |= has_v;
+      continue;
+    }
+    if (strcmp(argv[i], "--lua-version") == 0) {
+      args |= has_V;
+      continue;
+    }
+    if (strcmp(argv[i], "--tour") == 0) {
+      args |= has_t;
       continue;
     }
     switch (argv[i][1]) {
@@ -181,9 +215,10 @@ static int runargs(lua_State *L, char **argv, int n) {
 /* Pushes the script's arguments (arg[1..n]) for its `...`. */
 static int pushargs(lua_State *L) {
   int i, n;
-  if (lua_getglobal(L, "arg") != LUA_TTABLE)
+  lua_getglobal(L, "arg");
+  if (!lua_istable(L, -1))
     luaL_error(L, "'arg' is not a table");
-  n = (int)luaL_len(L, -1);
+  n = (int)lipc_rawlen(L, -1);
   luaL_checkstack(L, n + 3, "too many arguments to script");
   for (i = 1; i <= n; i++)
     lua_rawgeti(L, -i, i);
@@ -205,14 +240,43 @@ static int handle_script(lua_State *L, char **argv) {
   return ipcsh_report(L, status, IPCSH_PROGNAME);
 }
 
-/* The interactive loop, with the banner when a person is typing. */
+/* The interactive loop, with the banner when a person is typing, and what
+ * the prelude adds to it (under LuaJIT: which loops Ctrl-C cannot stop). */
 static void doREPL(lua_State *L) {
   if (isatty(STDIN_FILENO)) {
     printf("%s %s (%s) \xe2\x80\x94 help() for help, Ctrl-D to exit\n",
-           IPCSH_PROGNAME, ipc_version_string(), LUA_VERSION);
+           IPCSH_PROGNAME, ipc_version_string(), pushluaversion(L, 0));
+    lua_pop(L, 1);
+    if (ipcsh_hook(L, "notes", 0, 1) == LUA_OK && lua_isstring(L, -1))
+      printf("%s\n", lua_tostring(L, -1));
+    lua_pop(L, 1);
     fflush(stdout);
   }
   ipcsh_repl(L);
+}
+
+/* --tour: steps shown and run one after the other; on a terminal each
+ * waits for Enter. Returns true when every step ran. */
+static int dotour(lua_State *L) {
+  lua_pushboolean(L, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+  int status = ipcsh_hook(L, "tour", 1, 1);
+  if (ipcsh_report(L, status, IPCSH_PROGNAME) != LUA_OK)
+    return 0;
+  int ok = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
+/* Whether results may be coloured: stdout is a terminal that is not
+ * "dumb", and NO_COLOR (https://no-color.org) is unset or empty. */
+static int wants_color(void) {
+  const char *no = getenv("NO_COLOR");
+  const char *term = getenv("TERM");
+  if (no != NULL && no[0] != '\0')
+    return 0;
+  if (term == NULL || term[0] == '\0' || strcmp(term, "dumb") == 0)
+    return 0;
+  return isatty(STDOUT_FILENO);
 }
 
 /* Runs in protected mode, as lua.c's pmain: sets the state up and does what
@@ -222,33 +286,34 @@ static int pmain(lua_State *L) {
   char **argv = (char **)lua_touserdata(L, 2);
   int script;
   int args = collectargs(argv, &script);
-  luaL_checkversion(L);
   if (args == has_error) {
     print_usage(argv[script]);
     return 0;
   }
   luaL_openlibs(L);
   /* `ipc` is both require-able and a global. */
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
   lua_pushcfunction(L, luaopen_ipc);
   lua_setfield(L, -2, "ipc");
-  lua_pop(L, 1);
+  lua_pop(L, 2);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "ipc");
   lua_call(L, 1, 1);
   lua_setglobal(L, "ipc");
-  ipcsh_setup(L);
+  ipcsh_setup(L, wants_color());
   createargtable(L, argv, argc, script);
-  lua_gc(L, LUA_GCGEN, 0, 0);
-  if (args & has_v)
-    print_version();
+  if (args & (has_v | has_V))
+    print_version(L, args);
   if (!runargs(L, argv, script))
+    return 0;
+  if ((args & has_t) && !dotour(L))
     return 0;
   if (script < argc && handle_script(L, argv + script) != LUA_OK)
     return 0;
   if (args & has_i) {
     doREPL(L);
-  } else if (script == argc && !(args & (has_e | has_v))) {
+  } else if (script == argc && !(args & (has_e | has_v | has_V | has_t))) {
     if (isatty(STDIN_FILENO))
       doREPL(L);
     else if (dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK)

@@ -35,6 +35,10 @@
 IPCSH_INCBIN(ipcsh_prelude_lua, "shell/prelude.lua");
 IPCSH_INCBIN(ipcsh_help_lua, "shell/help.lua");
 IPCSH_INCBIN(ipcsh_tools_lua, "shell/tools.lua");
+IPCSH_INCBIN(ipcsh_pretty_lua, "shell/pretty.lua");
+IPCSH_INCBIN(ipcsh_complete_lua, "shell/complete.lua");
+IPCSH_INCBIN(ipcsh_events_lua, "shell/events.lua");
+IPCSH_INCBIN(ipcsh_tour_lua, "shell/tour.lua");
 IPCSH_INCBIN(ipcsh_doc_lua_md, "docs/lua.md");
 IPCSH_INCBIN(ipcsh_doc_shell_md, "docs/shell.md");
 
@@ -43,6 +47,10 @@ const ipcsh_file ipcsh_files[] = {
     {"prelude.lua", ipcsh_prelude_lua, &ipcsh_prelude_lua_size},
     {"help.lua", ipcsh_help_lua, &ipcsh_help_lua_size},
     {"tools.lua", ipcsh_tools_lua, &ipcsh_tools_lua_size},
+    {"pretty.lua", ipcsh_pretty_lua, &ipcsh_pretty_lua_size},
+    {"complete.lua", ipcsh_complete_lua, &ipcsh_complete_lua_size},
+    {"events.lua", ipcsh_events_lua, &ipcsh_events_lua_size},
+    {"tour.lua", ipcsh_tour_lua, &ipcsh_tour_lua_size},
     {"docs/lua.md", ipcsh_doc_lua_md, &ipcsh_doc_lua_md_size},
     {"docs/shell.md", ipcsh_doc_shell_md, &ipcsh_doc_shell_md_size},
     {NULL, NULL, NULL},

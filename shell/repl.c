@@ -1,36 +1,27 @@
 /* repl.c: how ipcsh runs Lua for the user. Ctrl-C (a SIGINT flag that arms
  * a hook, as lua.c does, plus the "ipc.interrupt" hook the ipc module calls
  * when a blocking wait returns EINTR), protected calls with tracebacks, the
- * prelude, and the read-eval-print loop with libedit line editing,
- * multi-line input and a history file. */
+ * prelude and its hooks, the rc file, and the read-eval-print loop with
+ * multi-line input. The same code serves every Lua from 5.1 to 5.4 and
+ * LuaJIT: the differences are in compat.h. */
 #include "repl.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
-#include <wchar.h>
-
-#include <editline/readline.h>
-#include <lauxlib.h>
 
 #define IPCSH_PROMPT "> "
 #define IPCSH_PROMPT2 ">> "
-#define IPCSH_HISTORY_MAX 1000
-#define IPCSH_HISTORY_FILE ".ipcsh_history"
-/* Registry keys: the prelude's result formatter, and the sentinel whose
- * finalizer takes the SIGINT handler down when the state closes. */
-#define IPCSH_SHOW "ipcsh.show"
+#define IPCSH_RC_FILE ".ipcshrc"
+/* Registry keys: the table of hooks prelude.lua returns, and the sentinel
+ * whose finalizer takes the SIGINT handler down when the state closes. */
+#define IPCSH_SHELL "ipcsh.shell"
 #define IPCSH_SIGNALS "ipcsh.signals"
-/* The error the lexer gives for a chunk that ends too early. */
-#define IPCSH_EOFMARK "<eof>"
-#define IPCSH_EOFMARK_LEN (sizeof(IPCSH_EOFMARK) - 1)
 
 /* ------------------------------------------------------------ Ctrl-C
  *
@@ -46,8 +37,11 @@ static lua_State *globalL = NULL;
 #define IPCSH_HOOKMASK                                                         \
   (LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT)
 
-/* Disarms a pending interrupt. */
-static void aux_disarm(void) {
+int ipcsh_interrupt_pending(void) { return interrupted; }
+
+void ipcsh_interrupt_key(void) { interrupted = 1; }
+
+void ipcsh_interrupt_clear(void) {
   interrupted = 0;
   if (globalL != NULL)
     lua_sethook(globalL, NULL, 0, 0);
@@ -56,15 +50,20 @@ static void aux_disarm(void) {
 /* The hook the handler arms: raises at the next instruction. */
 static void aux_stop(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  aux_disarm();
+  ipcsh_interrupt_clear();
   luaL_error(L, "interrupted!");
 }
 
 static void aux_sigint(int sig) {
   if (interrupted) {
     /* The previous Ctrl-C was never acted upon: something is stuck in C
-     * code that neither returns nor runs Lua. Let this one terminate the
-     * process as if we had no handler, as lua.c does on a second SIGINT. */
+     * code that neither returns nor runs Lua (or in a loop LuaJIT
+     * compiled). This one ends ipcsh as if it had no handler, as lua.c
+     * does, after saying why (write is async-signal-safe). */
+    static const char msg[] = "\nipcsh: a second Ctrl-C before the first "
+                              "could stop the code: exiting\n";
+    ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)n;
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -79,7 +78,7 @@ static void aux_sigint(int sig) {
  * EINTR, then retries the wait if it returns. */
 static int aux_interrupt(lua_State *L) {
   if (interrupted) {
-    aux_disarm();
+    ipcsh_interrupt_clear();
     return luaL_error(L, "interrupted!");
   }
   return 0;
@@ -97,7 +96,7 @@ static int aux_signals_gc(lua_State *L) {
 
 static void aux_signals(lua_State *L) {
   struct sigaction sa;
-  struct sigaction *old = lua_newuserdatauv(L, sizeof *old, 0); /* sentinel */
+  struct sigaction *old = lua_newuserdata(L, sizeof *old); /* sentinel */
   if (sigaction(SIGINT, NULL, old) != 0)
     luaL_error(L, "cannot read the SIGINT disposition: %s", strerror(errno));
   lua_newtable(L); /* its metatable */
@@ -129,7 +128,7 @@ static int aux_msghandler(lua_State *L) {
     msg =
         lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  luaL_traceback(L, L, msg, 1);
+  lipc_traceback(L, msg, 1);
   return 1;
 }
 
@@ -143,7 +142,7 @@ int ipcsh_docall(lua_State *L, int narg, int nres) {
   /* A Ctrl-C that came as the call ended is dropped, not kept for the next
    * command. */
   if (interrupted)
-    aux_disarm();
+    ipcsh_interrupt_clear();
   return status;
 }
 
@@ -152,6 +151,7 @@ int ipcsh_report(lua_State *L, int status, const char *progname) {
     const char *msg = lua_tostring(L, -1);
     if (msg == NULL)
       msg = "(error object is not a string)";
+    fflush(stdout); /* what came before the error shows before it */
     if (progname != NULL)
       fprintf(stderr, "%s: ", progname);
     fprintf(stderr, "%s\n", msg);
@@ -159,6 +159,14 @@ int ipcsh_report(lua_State *L, int status, const char *progname) {
     lua_pop(L, 1);
   }
   return status;
+}
+
+int ipcsh_hook(lua_State *L, const char *name, int narg, int nres) {
+  lua_getfield(L, LUA_REGISTRYINDEX, IPCSH_SHELL);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  lua_insert(L, -(narg + 1)); /* under its arguments */
+  return lua_pcall(L, narg, nres, 0);
 }
 
 const ipcsh_file *ipcsh_file_find(const char *name) {
@@ -178,7 +186,7 @@ static int aux_file(lua_State *L) {
   return 1;
 }
 
-void ipcsh_setup(lua_State *L) {
+void ipcsh_setup(lua_State *L, int color) {
   const ipcsh_file *prelude = ipcsh_file_find("prelude.lua");
   aux_signals(L);
   if (luaL_loadbuffer(L, prelude->data, *prelude->size, "=prelude.lua") !=
@@ -186,77 +194,48 @@ void ipcsh_setup(lua_State *L) {
     lua_error(L);
   lua_getglobal(L, "ipc");
   lua_pushcfunction(L, aux_file);
-  lua_call(L, 2, 1);
-  if (lua_type(L, -1) != LUA_TFUNCTION)
-    luaL_error(L, "prelude.lua did not return the result printer");
-  lua_setfield(L, LUA_REGISTRYINDEX, IPCSH_SHOW);
+  lua_pushboolean(L, color);
+  lua_call(L, 3, 1);
+  if (!lua_istable(L, -1))
+    luaL_error(L, "prelude.lua did not return the shell's hooks");
+  lua_setfield(L, LUA_REGISTRYINDEX, IPCSH_SHELL);
+}
+
+void ipcsh_rcfile(lua_State *L) {
+  const char *env = getenv("IPCSHRC");
+  const char *home = getenv("HOME");
+  char path[PATH_MAX];
+  int len = -1;
+  if (env != NULL)
+    len = snprintf(path, sizeof path, "%s", env);
+  else if (home != NULL && home[0] != '\0')
+    len = snprintf(path, sizeof path, "%s/%s", home, IPCSH_RC_FILE);
+  if (len <= 0 || (size_t)len >= sizeof path)
+    return;
+  if (access(path, F_OK) != 0 && errno == ENOENT)
+    return; /* no rc file is the usual case */
+  if (ipcsh_report(L, luaL_loadfile(L, path), IPCSH_PROGNAME) != LUA_OK)
+    return;
+  ipcsh_report(L, ipcsh_docall(L, 0, 0), IPCSH_PROGNAME);
 }
 
 /* ------------------------------------------------------- reading lines */
 
 typedef struct repl {
   lua_State *L;
-  int tty;                 /* stdin is a terminal: libedit and history */
-  char histpath[PATH_MAX]; /* "" when there is no history file */
+  ipcsh_edit *ed; /* NULL: stdin is not a terminal */
 } repl_t;
 
 enum { LINE_OK, LINE_EOF, LINE_CANCEL };
 
-/* rl_getc_function: one character from the terminal, waiting in ppoll with
- * SIGINT unblocked only there, so a Ctrl-C is never missed between the
- * check and the wait. On Ctrl-C it returns newlines (which end the line
- * whatever the editing mode) until readline returns; aux_readline then
- * sees the flag and discards the line. Multibyte characters are decoded
- * here because libedit takes our result as one wide character. */
-static int aux_getc(FILE *in) {
-  int fd = fileno(in);
-  char buf[MB_LEN_MAX];
-  size_t n = 0;
-  int c = EOF;
-  sigset_t block, old;
-  sigemptyset(&block);
-  sigaddset(&block, SIGINT);
-  sigprocmask(SIG_BLOCK, &block, &old);
-  for (;;) {
-    struct pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
-    mbstate_t mbs;
-    wchar_t wc;
-    size_t r;
-    ssize_t got;
-    if (interrupted) {
-      c = '\n';
-      break;
-    }
-    if (ppoll(&pfd, 1, NULL, &old) < 0) {
-      if (errno == EINTR)
-        continue;
-      break;
-    }
-    got = read(fd, buf + n, 1);
-    if (got < 0 && (errno == EINTR || errno == EAGAIN))
-      continue;
-    if (got != 1)
-      break; /* end of file, or a terminal that went away */
-    n++;
-    memset(&mbs, 0, sizeof mbs);
-    r = mbrtowc(&wc, buf, n, &mbs);
-    if (r == (size_t)-2 && n < sizeof buf)
-      continue; /* an incomplete sequence: read on */
-    /* A bad sequence (or a locale without multibyte characters) gives
-     * its first byte as it is. */
-    c = (r == (size_t)-1 || r == (size_t)-2) ? (unsigned char)buf[0] : (int)wc;
-    break;
-  }
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  return c;
-}
-
 /* Reads a line without the terminal (stdin is a file or a pipe), printing
- * the prompt as lua.c does without readline. */
-static char *aux_getline(const char *prompt) {
+ * the prompt as lua.c does without readline, after what the event sources
+ * have to say. */
+static char *aux_getline(lua_State *L, const char *prompt) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t len;
+  ipcsh_events_drain(L);
   fputs(prompt, stdout);
   fflush(stdout);
   for (;;) {
@@ -277,11 +256,12 @@ static char *aux_getline(const char *prompt) {
 
 /* Pushes the next line read with the given prompt. */
 static int aux_readline(repl_t *r, const char *prompt) {
-  char *line = r->tty ? readline(prompt) : aux_getline(prompt);
+  char *line = r->ed != NULL ? ipcsh_edit_line(r->ed, prompt)
+                             : aux_getline(r->L, prompt);
   if (interrupted) {
-    aux_disarm();
+    ipcsh_interrupt_clear();
     free(line);
-    if (!r->tty) {
+    if (r->ed == NULL) {
       clearerr(stdin);
       fputc('\n', stdout);
     }
@@ -298,66 +278,29 @@ static int aux_readline(repl_t *r, const char *prompt) {
  * allows, otherwise "> " or ">> ". The global keeps the string alive. */
 static const char *aux_prompt(lua_State *L, int firstline) {
   const char *p = NULL;
-  if (lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2") == LUA_TSTRING)
+  lua_getglobal(L, firstline ? "_PROMPT" : "_PROMPT2");
+  if (lua_type(L, -1) == LUA_TSTRING)
     p = lua_tostring(L, -1);
   lua_pop(L, 1);
   return p != NULL ? p : (firstline ? IPCSH_PROMPT : IPCSH_PROMPT2);
 }
 
-/* ------------------------------------------------------------- history */
-
-/* Where the history lives: $IPCSH_HISTORY (empty: no history), else
- * ~/.ipcsh_history. Loads it. */
-static void aux_history_open(repl_t *r) {
-  const char *env = getenv("IPCSH_HISTORY");
-  const char *home = getenv("HOME");
-  int len = -1;
-  r->histpath[0] = '\0';
-  if (env != NULL)
-    len = snprintf(r->histpath, sizeof r->histpath, "%s", env);
-  else if (home != NULL && home[0] != '\0')
-    len = snprintf(r->histpath, sizeof r->histpath, "%s/%s", home,
-                   IPCSH_HISTORY_FILE);
-  if (len < 0 || (size_t)len >= sizeof r->histpath)
-    r->histpath[0] = '\0';
-  stifle_history(IPCSH_HISTORY_MAX);
-  if (r->histpath[0] != '\0')
-    read_history(r->histpath); /* a missing file is an empty history */
-}
-
-/* Adds a chunk (possibly several lines) to the history, unless it is blank
- * or repeats the last entry, and writes the file at once, so that os.exit()
- * or a crash loses nothing. A new file is private: history can hold secrets. */
-static void aux_history_add(repl_t *r, const char *chunk) {
-  HIST_ENTRY *last;
-  if (!r->tty || chunk[strspn(chunk, " \t\r\n")] == '\0')
-    return;
-  last = history_length > 0 ? history_get(history_base + history_length - 1)
-                            : NULL;
-  if (last != NULL && last->line != NULL && strcmp(last->line, chunk) == 0)
-    return;
-  add_history(chunk);
-  if (r->histpath[0] != '\0') {
-    int fd = open(r->histpath, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      close(fd);
-      write_history(r->histpath);
-    }
-  }
-}
-
 /* ------------------------------------------------------ the main loop */
 
 /* Whether a load status is a syntax error at the end of the chunk, which
- * more lines could complete. Pops the message when it is. */
+ * more lines could complete. Pops the message when it is. The lexer's
+ * message ends in "<eof>" from 5.2 on, in "'<eof>'" in 5.1 and LuaJIT. */
 static int aux_incomplete(lua_State *L, int status) {
   if (status == LUA_ERRSYNTAX) {
+    static const char *const marks[] = {"<eof>", "'<eof>'"};
     size_t lmsg;
     const char *msg = lua_tolstring(L, -1, &lmsg);
-    if (lmsg >= IPCSH_EOFMARK_LEN &&
-        strcmp(msg + lmsg - IPCSH_EOFMARK_LEN, IPCSH_EOFMARK) == 0) {
-      lua_pop(L, 1);
-      return 1;
+    for (int i = 0; i < 2; i++) {
+      size_t lmark = strlen(marks[i]);
+      if (lmsg >= lmark && strcmp(msg + lmsg - lmark, marks[i]) == 0) {
+        lua_pop(L, 1);
+        return 1;
+      }
     }
   }
   return 0;
@@ -391,7 +334,12 @@ static int aux_multiline(repl_t *r, int *status) {
     if (got == LINE_CANCEL)
       return LINE_CANCEL;
     if (got == LINE_EOF) {
-      /* Ctrl-D inside a statement: report it as the incomplete chunk. */
+      /* Ctrl-D inside a statement: report it as the incomplete chunk, on a
+       * line of its own (libedit leaves the cursor after its "^D"). */
+      if (r->ed != NULL) {
+        fputc('\n', stdout);
+        fflush(stdout);
+      }
       *status = luaL_loadbuffer(L, chunk, len, "=stdin");
       return LINE_OK;
     }
@@ -408,7 +356,7 @@ static int aux_loadline(repl_t *r) {
   lua_State *L = r->L;
   int status, got;
   lua_settop(L, 0);
-  aux_disarm(); /* a Ctrl-C from before the prompt is not for this line */
+  ipcsh_interrupt_clear(); /* a Ctrl-C from before is not for this line */
   got = aux_readline(r, aux_prompt(L, 1));
   if (got != LINE_OK)
     return got == LINE_EOF ? -1 : -2;
@@ -418,7 +366,8 @@ static int aux_loadline(repl_t *r) {
       return -2;
     }
   }
-  aux_history_add(r, lua_tostring(L, 1));
+  if (r->ed != NULL)
+    ipcsh_edit_remember(r->ed, lua_tostring(L, 1));
   lua_remove(L, 1); /* the text */
   return status;
 }
@@ -434,7 +383,9 @@ static void aux_print(lua_State *L) {
     lua_settop(L, 0);
     return;
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, IPCSH_SHOW);
+  lua_getfield(L, LUA_REGISTRYINDEX, IPCSH_SHELL);
+  lua_getfield(L, -1, "show");
+  lua_remove(L, -2);
   lua_insert(L, 1);
   if (ipcsh_docall(L, n, 1) != LUA_OK) {
     fprintf(stderr, "error printing the result (%s)\n", lua_tostring(L, -1));
@@ -449,41 +400,16 @@ static void aux_print(lua_State *L) {
   lua_settop(L, 0);
 }
 
-/* rl_pre_input_hook, run before each prompt. libedit prints the prompt and
- * only then leaves canonical mode, so keys typed as soon as the prompt shows
- * would be echoed twice by the kernel, and a Ctrl-D would become a
- * canonical end of file. Leaving canonical mode and echo first closes that
- * window; libedit then sets its own raw mode and restores the original
- * settings after the line. */
-static int aux_preinput(void) {
-  struct termios t;
-  if (tcgetattr(STDIN_FILENO, &t) == 0 && (t.c_lflag & ICANON)) {
-    t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &t);
-  }
-  return 0;
-}
-
-/* libedit reads the terminal through aux_getc and must not install signal
- * handlers of its own: those re-send SIGINT to the whole process group. Both
- * settings are read when libedit initializes, so they come first. */
-static void aux_lineedit_init(repl_t *r) {
-  rl_readline_name = "ipcsh";
-  rl_catch_signals = 0;
-  rl_getc_function = aux_getc;
-  rl_pre_input_hook = aux_preinput;
-  rl_initialize();
-  aux_history_open(r);
-}
-
 void ipcsh_repl(lua_State *L) {
   repl_t r;
   int status;
   r.L = L;
-  r.tty = isatty(STDIN_FILENO);
-  r.histpath[0] = '\0';
-  if (r.tty)
-    aux_lineedit_init(&r);
+  r.ed = isatty(STDIN_FILENO) ? ipcsh_edit_open(L) : NULL;
+  /* Children and listened objects are watched from now on. */
+  lua_pushboolean(L, 1);
+  if (ipcsh_hook(L, "interactive", 1, 0) != LUA_OK)
+    ipcsh_report(L, LUA_ERRRUN, IPCSH_PROGNAME);
+  ipcsh_rcfile(L);
   while ((status = aux_loadline(&r)) != -1) {
     if (status == -2)
       continue; /* cancelled: a fresh prompt */
@@ -495,6 +421,8 @@ void ipcsh_repl(lua_State *L) {
       ipcsh_report(L, status, NULL);
   }
   lua_settop(L, 0);
+  if (r.ed != NULL)
+    ipcsh_edit_close(r.ed);
   fputc('\n', stdout);
   fflush(stdout);
 }

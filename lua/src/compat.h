@@ -8,6 +8,11 @@
 #include <lua.h>
 #include <math.h>
 
+/* The status of a call that went well; 5.1 has no name for it. */
+#ifndef LUA_OK
+#define LUA_OK 0
+#endif
+
 /* __close exists from 5.4 on; the class helper adds it when it does. */
 #define LIPC_HAS_CLOSE (LUA_VERSION_NUM >= 504)
 

@@ -25,7 +25,12 @@ set histfile [file join $tmpdir history]
 set env(HOME) $tmpdir
 set env(IPCSH_HISTORY) $histfile
 set env(TERM) xterm
-foreach var {LUA_INIT LUA_INIT_5_4 _PROMPT} { unset -nocomplain env($var) }
+# Plain results, so that patterns need no colour codes (color.exp sets it
+# back per session).
+set env(NO_COLOR) 1
+foreach var {LUA_INIT LUA_INIT_5_1 LUA_INIT_5_2 LUA_INIT_5_3 LUA_INIT_5_4 _PROMPT IPCSHRC} {
+    unset -nocomplain env($var)
+}
 
 set ntest 0
 set nfailed 0
@@ -53,7 +58,8 @@ proc pending {} {
 
 # Waits for a regexp; returns "" when it came, else why not.
 proc await {re} {
-    global spawn_id
+    # expect_out is global, so that a test can read what a pattern caught.
+    global spawn_id expect_out
     expect {
         -re $re { return "" }
         timeout { return "timed out waiting for /$re/; screen had: [pending]" }
@@ -61,15 +67,21 @@ proc await {re} {
     }
 }
 
-# Starts ipcsh with a wide terminal (no line wrapping) and waits for the
-# banner and the first prompt.
-proc start {} {
-    global ipcsh spawn_id spawn_out live
-    spawn -noecho $ipcsh
+# Starts ipcsh (with the arguments given) on a wide terminal (no line
+# wrapping) and waits for the banner, the lines that may follow it (the
+# LuaJIT note) and the first prompt.
+proc start {args} {
+    global ipcsh spawn_id spawn_out live expect_out luajit
+    spawn -noecho $ipcsh {*}$args
     lappend live $spawn_id
     catch {exec stty rows 50 columns 200 < $spawn_out(slave,name)}
-    return [await {ipcsh [0-9.]+ \(Lua 5\.4\)[^\r]*\r\n> $}]
+    set why [await {ipcsh [0-9.]+ \((Lua|LuaJIT) [^)]*\)[^\r]*\r\n([^>\r][^\r]*\r\n)*> $}]
+    if {$why eq ""} { set luajit [expr {$expect_out(1,string) eq "LuaJIT"}] }
+    return $why
 }
+
+# Whether the ipcsh under test runs on LuaJIT (known once a session started).
+set luajit 0
 
 # Types `input` and Enter, then waits for `re` (which should end with the
 # prompt it expects). Returns "" or the reason it failed.
