@@ -23,10 +23,20 @@ local pretty = run("pretty.lua", ipc, color)
 local complete = run("complete.lua")
 local events = run("events.lua", ipc, pretty)
 
--- The shell's globals: each file returns a table of them.
-for _, globals in ipairs({ run("help.lua", ipc, file), run("tools.lua", ipc, file),
-                           events.globals }) do
-  for k, v in pairs(globals) do _G[k] = v end
+-- The shell's globals: each file returns a table of them. A file that
+-- fails (one written for another Lua version, say) costs its own globals,
+-- not the shell: what went wrong is said at the interactive banner.
+local broken = {}
+local function globals(name, ...)
+  local ok, t = pcall(run, name, ...)
+  if ok and type(t) == "table" then return t end
+  broken[#broken + 1] = "ipcsh: " .. name .. " did not load, its functions are missing: "
+    .. tostring(t)
+  return {}
+end
+for _, t in ipairs({ globals("help.lua", ipc, file), globals("tools.lua", ipc, file),
+                     events.globals }) do
+  for k, v in pairs(t) do _G[k] = v end
 end
 
 -- The hooks, called from C under lua_pcall.
@@ -42,14 +52,17 @@ return {
   event_fds = events.fds,
   event_fire = events.fire,
   interactive = events.interactive,
-  -- What the banner adds: under LuaJIT, which loops Ctrl-C cannot stop.
+  -- What the banner adds: under LuaJIT, which loops Ctrl-C cannot stop;
+  -- the shell's files that did not load.
   notes = function()
+    local lines = {}
     if type(jit) == "table" and jit.status and jit.status() then
-      return "LuaJIT: Ctrl-C may not stop a loop the JIT has compiled (a second"
+      lines[#lines + 1] = "LuaJIT: Ctrl-C may not stop a loop the JIT has compiled (a second"
         .. " Ctrl-C then ends ipcsh);\n"
         .. "jit.off() makes every loop interruptible (and slower)."
     end
-    return nil
+    for _, msg in ipairs(broken) do lines[#lines + 1] = msg end
+    return #lines > 0 and table.concat(lines, "\n") or nil
   end,
   tour = function(interactive)
     return run("tour.lua", ipc, pretty)(interactive)

@@ -138,7 +138,7 @@ end
 local function next_step()
   io.write("\n-- Enter: next step, q: quit -- ")
   io.stdout:flush()
-  local line = io.read("l")
+  local line = io.read("*l") -- 5.1 and 5.2 know only the starred form
   return line ~= nil and not line:match("^%s*[qQ]")
 end
 

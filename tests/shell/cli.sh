@@ -255,6 +255,7 @@ env --default-signal=INT "$IPCSH" -e 'io.stdout:write("busy\n"); io.stdout:flush
 pid=$!
 n=0
 while [ ! -s "$TMP/busy" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+sleep 0.3 # into string.find: a signal before it would be acted upon
 kill -INT $pid
 sleep 0.5
 if kill -0 $pid 2>/dev/null; then alive=yes; else alive=no; fi
@@ -347,7 +348,8 @@ if [ "$RC" = 0 ] && [ -z "$ERR" ] && [ "$steps" -ge 5 ] && [ "${last% *}" = "${l
   printf '%s\n' "$OUT" | grep -q '^"message 1"	"message 2"	"message 3"$' &&
   printf '%s\n' "$OUT" | grep -q '^handler: USR1 from pid [0-9]*$' &&
   printf '%s\n' "$OUT" | grep -Eq '^ +[0-9]+  killed by SIGTERM +sleep 30$' &&
-  printf '%s\n' "$OUT" | grep -Eq '^ring +/ipcsh-tour-[0-9]+ ' &&
+  { printf '%s\n' "$OUT" | grep -Eq '^ring +/ipcsh-tour-[0-9]+ ' ||
+    [ "$("$IPCSH" -e 'io.write(type(ls))' </dev/null)" = nil ]; } &&
   [ "$left" = 0 ]; then
   ok "ipcsh --tour | cat runs every step, with their results, and leaves nothing"
 else

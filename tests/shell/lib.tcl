@@ -71,16 +71,21 @@ proc await {re} {
 # wrapping) and waits for the banner, the lines that may follow it (the
 # LuaJIT note) and the first prompt.
 proc start {args} {
-    global ipcsh spawn_id spawn_out live expect_out luajit
+    global ipcsh spawn_id spawn_out live expect_out luajit luaname
     spawn -noecho $ipcsh {*}$args
     lappend live $spawn_id
     catch {exec stty rows 50 columns 200 < $spawn_out(slave,name)}
-    set why [await {ipcsh [0-9.]+ \((Lua|LuaJIT) [^)]*\)[^\r]*\r\n([^>\r][^\r]*\r\n)*> $}]
-    if {$why eq ""} { set luajit [expr {$expect_out(1,string) eq "LuaJIT"}] }
+    set why [await {ipcsh [0-9.]+ \(((Lua|LuaJIT) [^)]*)\)[^\r]*\r\n([^>\r][^\r]*\r\n)*> $}]
+    if {$why eq ""} {
+        set luaname $expect_out(1,string)
+        set luajit [expr {$expect_out(2,string) eq "LuaJIT"}]
+    }
     return $why
 }
 
-# Whether the ipcsh under test runs on LuaJIT (known once a session started).
+# The Lua the ipcsh under test runs ("Lua 5.4", "LuaJIT 2.1.0-beta3") and
+# whether it is LuaJIT, known once a session started.
+set luaname ""
 set luajit 0
 
 # Types `input` and Enter, then waits for `re` (which should end with the
