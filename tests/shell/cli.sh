@@ -299,7 +299,7 @@ expect_run "a table that holds itself prints as <cycle> where it closes" 0 \
 # Events without a terminal: what is ready is printed before each prompt.
 cat >"$TMP/events.txt" <<'EOF'
 p = ipc.spawn({"sh", "-c", "sleep 0.3; exit 5"})
-ipc.sleep(1)
+x = ipc.sleep(1)
 "next"
 EOF
 run "$IPCSH" -i <"$TMP/events.txt"
