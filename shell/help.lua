@@ -662,7 +662,8 @@ end
 
 local function helpall()
   local lines = {
-    "ipcsh: Lua 5.4 with the ipc module loaded as the global `ipc`.",
+    "ipcsh: " .. (type(jit) == "table" and jit.version or _VERSION)
+      .. " with the ipc module loaded as the global `ipc`.",
     "Type a statement or an expression; results are printed, the first is kept in _.",
     "Ctrl-C interrupts what runs (or cancels the line), Ctrl-D exits, Up/Down recall history.",
     "",
@@ -670,7 +671,7 @@ local function helpall()
   local funcs, spaces = members(ipc)
   local codes = {}
   for k, v in pairs(ipc) do
-    if type(k) == "string" and k:match("^E[%u%d]+$") and math.type(v) == "integer" then
+    if type(k) == "string" and k:match("^E[%u%d]+$") and type(v) == "number" then
       codes[#codes + 1] = k
     end
   end

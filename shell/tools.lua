@@ -9,9 +9,11 @@ local ipc = ...
 local concat, format = table.concat, string.format
 
 -- Whether stdout is a terminal: the shell that os.execute starts inherits
--- it as its own stdout.
+-- it as its own stdout. os.execute returns true on success from 5.2 on,
+-- the exit status (0) on 5.1 and LuaJIT.
 local function on_terminal()
-  return os.execute("[ -t 1 ]") == true
+  local ok = os.execute("[ -t 1 ]")
+  return ok == true or ok == 0
 end
 
 -- Whether err is the "interrupted!" the shell raises for a Ctrl-C (from
@@ -49,17 +51,25 @@ local function bytes(n)
   return format(n < 10 and "%.1f %s" or "%.0f %s", n, units[u])
 end
 
+local floor = math.floor -- not //, which Lua has only from 5.3
+
 local function age(seconds)
   if seconds < 0 then return "-" end
   if seconds < 120 then return format("%ds", seconds) end
-  if seconds < 7200 then return format("%dm", seconds // 60) end
-  if seconds < 172800 then return format("%dh", seconds // 3600) end
-  return format("%dd", seconds // 86400)
+  if seconds < 7200 then return format("%dm", floor(seconds / 60)) end
+  if seconds < 172800 then return format("%dh", floor(seconds / 3600)) end
+  return format("%dd", floor(seconds / 86400))
+end
+
+-- Display width: UTF-8 continuation bytes take no column (utf8.len
+-- exists only from 5.3, and fails on bytes that are not UTF-8).
+local function width(s)
+  return #s:gsub("[\128-\191]", "")
 end
 
 local function comm(pid)
   local f = io.open("/proc/" .. pid .. "/comm")
-  local s = f and f:read("l")
+  local s = f and f:read("*l")
   if f then f:close() end
   return s
 end
@@ -110,13 +120,13 @@ local function ls(opts)
     local widths = {}
     for _, row in ipairs(rows) do
       for i, cell in ipairs(row) do
-        widths[i] = math.max(widths[i] or 0, utf8.len(cell) or #cell)
+        widths[i] = math.max(widths[i] or 0, width(cell))
       end
     end
     for _, row in ipairs(rows) do
       local cells = {}
       for i, cell in ipairs(row) do
-        cells[i] = i < #row and cell .. (" "):rep(widths[i] - (utf8.len(cell) or #cell)) or cell
+        cells[i] = i < #row and cell .. (" "):rep(widths[i] - width(cell)) or cell
       end
       print(concat(cells, "  "))
     end
@@ -212,7 +222,7 @@ local function watch(obj, interval, count)
   if type(interval) ~= "number" or interval ~= interval or interval <= 0 then
     error("bad argument #2 to 'watch' (interval must be a number of seconds > 0)", 2)
   end
-  if count ~= nil and (math.type(count) ~= "integer" or count < 1) then
+  if count ~= nil and (type(count) ~= "number" or count % 1 ~= 0 or count < 1) then
     error("bad argument #3 to 'watch' (count must be an integer >= 1)", 2)
   end
   local sample, opened, code = sampler(obj)
@@ -296,7 +306,7 @@ local function bench_pipe(seconds)
 end
 
 local function bench_ring(seconds, batched)
-  local q = assert(ipc.ring.anon({ capacity = 1 << 16 }))
+  local q = assert(ipc.ring.anon({ capacity = 65536 }))
   local list = {}
   for i = 1, BATCH do list[i] = MSG end
   return duel(seconds, function()
