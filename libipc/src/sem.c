@@ -262,7 +262,29 @@ int ipc_sem_close(ipc_sem_t *s) {
   return 0;
 }
 
-int ipc_sem_wait(ipc_sem_t *s, int timeout_ms) {
+/* The uncontended paths take or give a token with one compare-and-swap on
+ * the semaphore's word, the way glibc's own sem_wait and sem_post begin,
+ * and fall back to glibc for everything else (sleeping, waking a sleeper,
+ * overflow). They run on glibc's layout for 64-bit atomics (glibc 2.21 and
+ * later, struct new_sem): one 64-bit word holding the value in its low 32
+ * bits and the number of sleepers in its high 32 bits. Without that layout
+ * (32-bit builds) every call goes to glibc. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 21) &&          \
+    UINTPTR_MAX == UINT64_MAX && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define IPC__SEM_FAST 1
+typedef struct glibc_sem {
+  uint64_t data; /* value | sleepers << 32 */
+  int private;
+  int pad;
+} glibc_sem;
+_Static_assert(sizeof(glibc_sem) <= sizeof(sem_t), "glibc's struct new_sem");
+#define SEM_WORD(s) (&((glibc_sem *)(void *)(s)->sem)->data)
+#else
+#define IPC__SEM_FAST 0
+#endif
+
+static __attribute__((noinline)) int sem_wait_slow(ipc_sem_t *s,
+                                                   int timeout_ms) {
   int r;
   if (timeout_ms < 0) {
     r = sem_wait(s->sem);
@@ -279,11 +301,38 @@ int ipc_sem_wait(ipc_sem_t *s, int timeout_ms) {
   return r < 0 ? -errno : 0;
 }
 
+int ipc_sem_wait(ipc_sem_t *s, int timeout_ms) {
+#if IPC__SEM_FAST
+  /* A token there: take it, whatever the timeout (no clock read, no
+   * system call). Acquire pairs with the release of the post that gave it
+   * (glibc's __new_sem_wait_fast). A pending thread cancellation is acted
+   * on only when the call has to sleep. */
+  uint64_t d = __atomic_load_n(SEM_WORD(s), __ATOMIC_RELAXED);
+  while ((uint32_t)d != 0)
+    if (__atomic_compare_exchange_n(SEM_WORD(s), &d, d - 1, 1, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return 0;
+#endif
+  return sem_wait_slow(s, timeout_ms);
+}
+
 int ipc_sem_trywait(ipc_sem_t *s) {
   return sem_trywait(s->sem) < 0 ? -errno : 0;
 }
 
-int ipc_sem_post(ipc_sem_t *s) { return sem_post(s->sem) < 0 ? -errno : 0; }
+int ipc_sem_post(ipc_sem_t *s) {
+#if IPC__SEM_FAST
+  /* Nobody asleep and room below the maximum: give the token with one
+   * release CAS, as glibc's __new_sem_post does; a sleeper to wake, or the
+   * overflow error, is glibc's to handle. */
+  uint64_t d = __atomic_load_n(SEM_WORD(s), __ATOMIC_RELAXED);
+  while ((d >> 32) == 0 && (uint32_t)d < SEM_VALUE_MAX)
+    if (__atomic_compare_exchange_n(SEM_WORD(s), &d, d + 1, 1, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+      return 0;
+#endif
+  return sem_post(s->sem) < 0 ? -errno : 0;
+}
 
 int ipc_sem_value(ipc_sem_t *s) {
   int val;
