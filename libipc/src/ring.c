@@ -50,6 +50,9 @@
  * 8-byte aligned), header lengths (within the published region, within
  * the data area, at most max_message), types and slots. A violation
  * poisons the handle and returns IPC_ECORRUPT.
+ *
+ * An anonymous ring's memfd is sealed against shrinking, so its calls skip
+ * the SIGBUS guard that named rings need (see the public calls).
  */
 #include "internal.h"
 #include "guard.h"
@@ -153,6 +156,7 @@ struct ipc_ring {
   int64_t last_probe; /* when liveness was last checked against /proc */
   unsigned polls;     /* polls (timeout 0) since the handle was made */
   int poisoned;
+  int sealed; /* the segment can never shrink: no SIGBUS guard needed */
   char *name;
   volatile uint8_t *fork_guard; /* a MADV_WIPEONFORK page: 0 in a child */
   /* producer side */
@@ -589,6 +593,8 @@ static int handle_new(ipc_ring_t **out, void *mem, size_t size, int fd,
   r->can_push = !(flags & IPC_RDONLY);
   r->can_pop = !(flags & IPC_WRONLY);
   r->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
+  r->sealed = seals >= 0 && (seals & F_SEAL_SHRINK);
   r->pslot = r->cslot = -1;
   *out = r;
   return 0;
@@ -607,7 +613,7 @@ static int ring_make(ipc_ring_t **out, const char *name,
       return rc;
     fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, perm);
   } else {
-    fd = memfd_create("ipc-ring", MFD_CLOEXEC);
+    fd = memfd_create("ipc-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   }
   if (fd < 0)
     return -errno;
@@ -623,6 +629,11 @@ static int ring_make(ipc_ring_t **out, const char *name,
     rc = -rc;
     goto fail;
   }
+  /* An anonymous ring's size is sealed: nobody holding its descriptor can
+   * shrink it, so its calls need no SIGBUS guard (handle_new). Best
+   * effort: unsealed, the guard stays. */
+  if (!name)
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
   mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (mem == MAP_FAILED)
     goto fail_errno;
@@ -779,7 +790,7 @@ static int consumer_attach(ipc_ring_t *r) {
 }
 
 /* Every call starts here: fork, poison, role and registration checks. */
-static int enter(ipc_ring_t *r, int producer) {
+static inline int enter(ipc_ring_t *r, int producer) {
   if (!*r->fork_guard)
     ring_after_fork(r);
   if (r->poisoned)
@@ -1429,10 +1440,14 @@ static int ring_stats(ipc_ring_t *r, ipc_ring_stats_t *st) {
 /* ------------------------------------------------------ the public calls
  *
  * Each runs under the SIGBUS guard: if another process truncates the
- * segment, touching it returns IPC_ECORRUPT instead of killing us. */
+ * segment, touching it returns IPC_ECORRUPT instead of killing us. A
+ * sealed segment (an anonymous ring) cannot shrink, and skips the guard's
+ * cost (a sigsetjmp and its registration: half of an empty poll). */
 
 #define RING_GUARDED(r, type, call)                                            \
   do {                                                                         \
+    if ((r)->sealed)                                                           \
+      return (call);                                                           \
     struct ipc__guard g_;                                                      \
     if (IPC__GUARD(g_, (r)->sh, (r)->map_size)) {                              \
       ipc__guard_end(&g_);                                                     \
