@@ -13,13 +13,16 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* The two sides most programs compare, and their names in the tables. */
-enum { RAW, LIBIPC };
-static const char *const impl_names[] = {"raw", "libipc"};
+/* The sides most programs compare, and their names in the tables: the raw
+ * system calls, libipc, and (pipe and fifo, with bench.nimpl 3) the raw
+ * pwritev2(..., RWF_NOSIGNAL) that libipc writes pipes with. */
+enum { RAW, LIBIPC, RAW_NOSIGNAL, NIMPL_MAX };
+static const char *const impl_names[] = {"raw", "libipc", "pwritev2"};
 
 /* The run's settings, from bench_init, and how bench_die fails. */
 static struct {
@@ -34,6 +37,12 @@ static struct {
   pid_t parent;          /* when set, bench_die in another process _exits */
   int child_status;      /* with this status, off the parent's atexit */
   void (*cleanup)(void); /* when set, run by bench_die before exiting */
+  /* A program's own options: getopt letters (as "k:s:"), their lines of
+   * the usage, and the function that takes each one (0, or -1: usage). */
+  const char *extra_opts;
+  const char *extra_usage;
+  int (*extra_opt)(int opt, const char *arg);
+  int nimpl; /* how many of RAW, LIBIPC, RAW_NOSIGNAL are compared: 2 or 3 */
 } bench;
 
 static inline void bench_die(const char *what, long code) {
@@ -58,22 +67,27 @@ static inline void bench_usage(void) {
           "  -q     quick: few %s, for smoke tests\n"
           "  -o F   append one JSON object per figure to F\n",
           bench.ops_word);
+  if (bench.extra_usage)
+    fputs(bench.extra_usage, stderr);
   exit(2);
 }
 
-/* Parses -r N, -q and -o FILE (usage and exit status 2 on anything else)
- * and opens FILE to append. runs_word and ops_word fill the usage: "-r N
- * measured <runs_word> per figure", "-q quick: few <ops_word>". Returns
- * the index of the first operand. */
+/* Parses -r N, -q and -o FILE, and bench.extra_opts if set (usage and exit
+ * status 2 on anything else), and opens FILE to append. runs_word and ops_word
+ * fill the usage: "-r N measured <runs_word> per figure", "-q quick: few
+ * <ops_word>". Returns the index of the first operand. */
 static inline int bench_init(int argc, char **argv, const char *name,
                              const char *runs_word, const char *ops_word,
                              int quick_repeats) {
   int opt;
+  char optstring[32];
+  snprintf(optstring, sizeof optstring, "r:qo:h%s",
+           bench.extra_opts ? bench.extra_opts : "");
   bench.name = name;
   bench.runs_word = runs_word;
   bench.ops_word = ops_word;
   bench.quick_repeats = quick_repeats;
-  while ((opt = getopt(argc, argv, "r:qo:h")) != -1) {
+  while ((opt = getopt(argc, argv, optstring)) != -1) {
     switch (opt) {
     case 'r':
       bench.repeats = atoi(optarg);
@@ -86,12 +100,19 @@ static inline int bench_init(int argc, char **argv, const char *name,
     case 'o':
       bench.json_path = optarg;
       break;
-    default:
+    case 'h':
+    case '?':
       bench_usage();
+      break;
+    default:
+      if (!bench.extra_opt || bench.extra_opt(opt, optarg) < 0)
+        bench_usage();
     }
   }
   if (bench.repeats == 0)
     bench.repeats = bench.quick && quick_repeats ? quick_repeats : 5;
+  if (bench.nimpl == 0)
+    bench.nimpl = 2;
   if (bench.json_path && !(bench.json = fopen(bench.json_path, "a")))
     bench_die(bench.json_path, -errno);
   return optind;
@@ -214,50 +235,75 @@ static inline double bench_median(double *v, int n, double *spread) {
 typedef double bench_run_fn(int impl, const void *what, long n);
 
 /* Warms up with one short raw run (page faults, caches), then takes
- * bench.repeats runs of each of raw and libipc, alternating them, and which
- * goes first, so that drift in the machine's load hits both alike. Gives
- * each side's median and spread. */
+ * bench.repeats runs of each of the bench.nimpl sides, taking turns, and
+ * which goes first rotates, so that drift in the machine's load hits all
+ * alike. Gives each side's median and spread (arrays of bench.nimpl). */
 static inline void bench_compare(bench_run_fn *run, const void *what, long n,
-                                 double med[2], double spread[2]) {
-  int repeats = bench.repeats;
+                                 double *med, double *spread) {
+  int repeats = bench.repeats, nimpl = bench.nimpl;
   run(RAW, what, n / 10 + 1);
-  double *all = calloc(2 * (size_t)repeats, sizeof *all);
+  double *all = calloc((size_t)(nimpl * repeats), sizeof *all);
   if (!all)
     bench_die("calloc", IPC_ENOMEM);
   for (int r = 0; r < repeats; r++)
-    for (int k = 0; k < 2; k++) {
-      int impl = (r + k) % 2;
+    for (int k = 0; k < nimpl; k++) {
+      int impl = (r + k) % nimpl;
       all[impl * repeats + r] = run(impl, what, n);
     }
-  for (int impl = RAW; impl <= LIBIPC; impl++)
+  for (int impl = 0; impl < nimpl; impl++)
     med[impl] = bench_median(all + impl * repeats, repeats, &spread[impl]);
   free(all);
 }
 
 /* The throughput table of pipe and fifo: messages of one size, one way.
  * The heading, then the rows of one size from bench_compare's figures (in
- * messages per second), each also as a JSON line. */
+ * messages per second), each also as a JSON line; with three sides the
+ * libipc line also gives its ratio to pwritev2, the call it is built on. */
 static inline void bench_msgs_heading(void) {
   printf("%8s %8s %8s %14s %10s %8s %12s\n", "size", "msgs", "impl", "msgs/s",
-         "MB/s", "spread", "libipc/raw");
+         "MB/s", "spread", "/raw");
 }
 
-static inline void bench_msgs_rows(size_t size, long msgs, const double med[2],
-                                   const double spread[2]) {
-  for (int impl = RAW; impl <= LIBIPC; impl++) {
+static inline void bench_msgs_rows(size_t size, long msgs, const double *med,
+                                   const double *spread) {
+  for (int impl = 0; impl < bench.nimpl; impl++) {
     double mbs = med[impl] * (double)size / 1e6;
     double ratio = med[impl] / med[RAW];
     printf("%8zu %8ld %8s %14.0f %10.1f %7.1f%% %12.3f\n", size, msgs,
            impl_names[impl], med[impl], mbs, 100 * spread[impl], ratio);
-    if (bench.json)
-      fprintf(bench.json,
-              "{\"bench\":\"%s\",\"size\":%zu,\"impl\":\"%s\","
-              "\"msgs\":%ld,\"repeats\":%d,\"quick\":%s,"
-              "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"spread\":%.4f,"
-              "\"ratio_vs_raw\":%.4f}\n",
-              bench.name, size, impl_names[impl], msgs, bench.repeats,
-              bench_bool(bench.quick), med[impl], mbs, spread[impl], ratio);
+    if (!bench.json)
+      continue;
+    fprintf(bench.json,
+            "{\"bench\":\"%s\",\"size\":%zu,\"impl\":\"%s\","
+            "\"msgs\":%ld,\"repeats\":%d,\"quick\":%s,"
+            "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"spread\":%.4f,"
+            "\"ratio_vs_raw\":%.4f",
+            bench.name, size, impl_names[impl], msgs, bench.repeats,
+            bench_bool(bench.quick), med[impl], mbs, spread[impl], ratio);
+    if (impl == LIBIPC && bench.nimpl > RAW_NOSIGNAL)
+      fprintf(bench.json, ",\"ratio_vs_pwritev2\":%.4f",
+              med[LIBIPC] / med[RAW_NOSIGNAL]);
+    fputs("}\n", bench.json);
   }
+}
+
+/* pwritev2(..., RWF_NOSIGNAL) until all n bytes are out, as libipc writes
+ * a pipe: 0 or -errno. */
+static inline int bench_write_nosignal(int fd, const void *buf, size_t n) {
+#ifndef RWF_NOSIGNAL
+#define RWF_NOSIGNAL 0x00000100
+#endif
+  const char *p = buf;
+  while (n > 0) {
+    struct iovec iov = {.iov_base = (void *)p, .iov_len = n};
+    ssize_t r = pwritev2(fd, &iov, 1, -1, RWF_NOSIGNAL);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return -errno;
+    p += r, n -= (size_t)r;
+  }
+  return 0;
 }
 
 #endif

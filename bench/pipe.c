@@ -1,7 +1,9 @@
 /* bench/pipe.c: throughput of messages from a parent to a forked child
  * through a pipe, with raw write(2)/read(2) as the baseline and libipc's
- * ipc_pipe_write/ipc_pipe_read_exact measured in the same run. Prints the
- * medians and the ratio libipc/raw; -o FILE appends them as JSON lines. */
+ * ipc_pipe_write/ipc_pipe_read_exact measured in the same run, and a third
+ * side writing with raw pwritev2(..., RWF_NOSIGNAL), the call libipc uses
+ * so that a vanished reader cannot kill the writer. Prints the medians and
+ * the ratios to raw; -o FILE appends them as JSON lines. */
 #include "bench.h"
 
 #include <fcntl.h>
@@ -31,7 +33,7 @@ static void receiver(int impl, int data_fd, int ack_fd, size_t size,
   if (bench_write_all(ack_fd, "r", 1) < 0)
     _exit(2);
   for (long i = 0; i < msgs; i++) {
-    if (impl == RAW) {
+    if (impl != LIBIPC) {
       rc = bench_read_all(data_fd, buf, size);
     } else {
       ssize_t n = ipc_pipe_read_exact(in, buf, size, IPC_FOREVER);
@@ -78,6 +80,8 @@ static double transfer(int impl, const void *what, long msgs) {
     buf[0] = (char)i;
     if (impl == RAW)
       rc = bench_write_all(data[1], buf, size);
+    else if (impl == RAW_NOSIGNAL)
+      rc = bench_write_nosignal(data[1], buf, size);
     else
       rc = ipc_pipe_write(out, buf, size, IPC_FOREVER) == (ssize_t)size
                ? 0
@@ -100,13 +104,14 @@ static double transfer(int impl, const void *what, long msgs) {
 }
 
 int main(int argc, char **argv) {
+  bench.nimpl = 3; /* raw write, libipc, and raw pwritev2 */
   bench_init(argc, argv, "pipe", "transfers", "messages", 0);
   printf("pipe: parent -> forked child, median of %s\n", bench_runs(1));
   bench_msgs_heading();
   for (size_t l = 0; l < NLOADS; l++) {
     size_t size = loads[l].size;
     long msgs = bench.quick ? loads[l].quick_msgs : loads[l].msgs;
-    double med[2], spread[2];
+    double med[NIMPL_MAX], spread[NIMPL_MAX];
     bench_compare(transfer, &loads[l], msgs, med, spread);
     bench_msgs_rows(size, msgs, med, spread);
   }

@@ -71,6 +71,48 @@ static const long rt_warm_trips[NRT] = {2000, 2000, 2000, 500};
 #define MEMCPY_QUICK_SET (16u << 20)
 
 static int cpu_producer = -1, cpu_consumer = -1; /* -1: not pinned */
+
+/* -k and -s: which rows and which sections run (all by default). The keys
+ * of the throughput rows (in the order of the kinds, memcpy last), of the
+ * round trips, and of the sections. */
+static const char *const kind_keys[NIMPL + 1] = {
+    "single", "batched", "ck", "pipe", "sock", "pmq", "svmq", "memcpy"};
+static const char *const rt_keys[] = {"floor", "busy", "blocking", "rtpipe"};
+static const char *const section_keys[] = {"64", "64k", "rt"};
+static int kind_off[NIMPL + 1], rt_off[4], section_off[3];
+
+/* Turns on the key of `keys` that names [p, p + len): 1 if one did. */
+static int key_on(const char *p, size_t len, const char *const *keys, int n,
+                  int *off) {
+  int found = 0;
+  for (int i = 0; i < n; i++)
+    if (strlen(keys[i]) == len && strncmp(p, keys[i], len) == 0)
+      off[i] = 0, found = 1;
+  return found;
+}
+
+/* -k LIST: only the rows named; -s LIST: only the sections named. */
+static int ring_opt(int opt, const char *list) {
+  if (opt == 's') {
+    for (int i = 0; i < 3; i++)
+      section_off[i] = 1;
+  } else {
+    for (int i = 0; i <= NIMPL; i++)
+      kind_off[i] = 1;
+    for (int i = 0; i < 4; i++)
+      rt_off[i] = 1;
+  }
+  for (const char *p = list; *p;) {
+    size_t len = strcspn(p, ",");
+    int found = opt == 's' ? key_on(p, len, section_keys, 3, section_off)
+                           : key_on(p, len, kind_keys, NIMPL + 1, kind_off) |
+                                 key_on(p, len, rt_keys, 4, rt_off);
+    if (!found)
+      return -1;
+    p += len + (p[len] == ',');
+  }
+  return 0;
+}
 static int svmq_live = -1; /* a System V queue to remove if we die */
 
 /* ------------------------------------------------------------- helpers */
@@ -778,6 +820,15 @@ static void format_busy(char *buf, size_t n, double busy) {
     snprintf(buf, n, "%.1f%%", 100 * busy);
 }
 
+/* A ratio with `digits` decimals, or "-" when its reference row did not
+ * run (-k) or failed. */
+static void format_ratio(char *buf, size_t n, double ratio, int digits) {
+  if (isnan(ratio))
+    snprintf(buf, n, "-");
+  else
+    snprintf(buf, n, "%.*f", digits, ratio);
+}
+
 /* Messages (or trips) for a measured run of about RUN_S seconds at `rate`
  * per second, two significant digits, never fewer than the warm-up's. */
 static long run_count(double rate, long warm) {
@@ -870,6 +921,8 @@ static void run_load(const struct load *ld) {
     bench_die("calloc", IPC_ENOMEM);
   for (int k = 0; k < nkinds; k++) {
     why[k][0] = '\0';
+    if (kind_off[k])
+      continue;
     if (k == MEMCPY) {
       count[k] = (long)(4 * (bench.quick ? MEMCPY_QUICK_SET : MEMCPY_SET) / 2 /
                         ld->size);
@@ -889,6 +942,8 @@ static void run_load(const struct load *ld) {
     for (int j = 0; j < nkinds; j++) {
       int k = (r + j) % nkinds;
       double best = -1, least = 2;
+      if (kind_off[k])
+        continue;
       for (int t = 0; t < TRIES && !why[k][0]; t++) {
         double v = k == MEMCPY ? memcpy_gbs(ld->size) * 1e9 / (double)ld->size
                                : transfer(k, ld, count[k], NULL, 0);
@@ -906,7 +961,7 @@ static void run_load(const struct load *ld) {
     }
   for (int k = 0; k < nkinds; k++) {
     double m = bench_median(all + k * bench.repeats, bench.repeats, &spr[k]);
-    med[k] = why[k][0] ? NAN : m;
+    med[k] = why[k][0] || kind_off[k] ? NAN : m;
     if (why[k][0])
       failed_figures++;
   }
@@ -915,6 +970,8 @@ static void run_load(const struct load *ld) {
          large ? 11 : 14, "msgs", "msgs/s", large ? "GB/s" : "MB/s", "spread",
          "busy", "/ck_ring", large ? "/memcpy" : "/pipe");
   for (int k = 0; k < nkinds; k++) {
+    if (kind_off[k])
+      continue;
     double bytes = med[k] * (double)ld->size;
     double vs_ck = med[k] / med[CK];
     double vs_base = large ? med[k] / med[MEMCPY] : med[k] / med[PIPE];
@@ -932,25 +989,36 @@ static void run_load(const struct load *ld) {
     }
     char busy_s[16];
     format_busy(busy_s, sizeof busy_s, busy[k]);
-    printf("  %-26s %10ld %12.0f %9.*f %6.1f%% %6s %9.3f %8.3f\n", labels[k],
+    char ck_s[16], base_s[16];
+    format_ratio(ck_s, sizeof ck_s, vs_ck, 3);
+    format_ratio(base_s, sizeof base_s, vs_base, 3);
+    printf("  %-26s %10ld %12.0f %9.*f %6.1f%% %6s %9s %8s\n", labels[k],
            count[k], med[k], large ? 2 : 1, large ? bytes / 1e9 : bytes / 1e6,
-           100 * spr[k], busy_s, vs_ck, vs_base);
+           100 * spr[k], busy_s, ck_s, base_s);
     json_begin(name, impl, ld->size, large ? "GB/s" : "msgs/s",
                large ? bytes / 1e9 : med[k], spr[k], count[k]);
-    if (bench.json)
+    if (bench.json) {
+      format_ratio(ck_s, sizeof ck_s, vs_ck, 4);
+      format_ratio(base_s, sizeof base_s, vs_base, 4);
       fprintf(bench.json,
               ",\"label\":\"%s\",\"msgs_per_s\":%.1f,\"busy\":%.4f,"
-              "\"vs_ck_ring\":%.4f,\"vs_%s\":%.4f",
-              labels[k], med[k], busy[k] < 0 ? -1 : busy[k], vs_ck,
-              large ? "memcpy" : "pipe", vs_base);
+              "\"vs_ck_ring\":%s,\"vs_%s\":%s",
+              labels[k], med[k], busy[k] < 0 ? -1 : busy[k],
+              ck_s[0] == '-' ? "null" : ck_s, large ? "memcpy" : "pipe",
+              base_s[0] == '-' ? "null" : base_s);
+    }
     json_end(all + k * bench.repeats, large ? (double)ld->size / 1e9 : 1);
   }
   free(all);
+  /* A target whose rows were not asked for (-k) is left out. */
   if (!large) {
-    target("ring single 64B >= 1.1x ck_ring", med[RING] / med[CK], 1.1, 0);
-    target("ring single 64B >= 6x pipe", med[RING] / med[PIPE], 6, 0);
-    target("ring batched 64B >= 2x ck_ring", med[RING_BATCH] / med[CK], 2, 0);
-  } else {
+    if (!kind_off[RING] && !kind_off[CK])
+      target("ring single 64B >= 1.1x ck_ring", med[RING] / med[CK], 1.1, 0);
+    if (!kind_off[RING] && !kind_off[PIPE])
+      target("ring single 64B >= 6x pipe", med[RING] / med[PIPE], 6, 0);
+    if (!kind_off[RING_BATCH] && !kind_off[CK])
+      target("ring batched 64B >= 2x ck_ring", med[RING_BATCH] / med[CK], 2, 0);
+  } else if (!kind_off[RING] && !kind_off[MEMCPY]) {
     target("ring single 64KiB >= 0.85x memcpy", med[RING] / med[MEMCPY], 0.85,
            0);
   }
@@ -966,6 +1034,8 @@ static void run_round_trips(void) {
   for (int k = 0; k < NRT; k++) {
     double m, p;
     trips[k] = rt_warm_trips[k];
+    if (rt_off[k])
+      continue;
     round_trips(k, trips[k], &m, &p); /* warm up, and size the runs */
     if (!bench.quick)
       trips[k] = run_count(1e9 / m, trips[k]);
@@ -974,7 +1044,7 @@ static void run_round_trips(void) {
     for (int j = 0; j < NRT; j++) {
       int k = (r + j) % NRT;
       double least = 2;
-      for (int t = 0; t < TRIES; t++) {
+      for (int t = 0; t < TRIES && !rt_off[k]; t++) {
         double m, p;
         round_trips(k, trips[k], &m, &p);
         if (contention < least) {
@@ -990,30 +1060,43 @@ static void run_round_trips(void) {
   for (int k = 0; k < NRT; k++) {
     med[k] = bench_median(all + k * bench.repeats, bench.repeats, &spr[k]);
     p99[k] = bench_median(all + (NRT + k) * bench.repeats, bench.repeats, NULL);
+    if (rt_off[k])
+      med[k] = NAN;
   }
   printf("round trip, %d bytes %11s %12s %9s %7s %6s %9s\n", RT_SIZE, "trips",
          "median ns", "p99 ns", "spread", "busy", "/floor");
   for (int k = 0; k < NRT; k++) {
-    char busy_s[16];
+    char busy_s[16], floor_s[16];
+    if (rt_off[k])
+      continue;
     format_busy(busy_s, sizeof busy_s, busy[k]);
-    printf("  %-26s %10ld %12.0f %9.0f %6.1f%% %6s %9.2f\n", rt_names[k],
-           trips[k], med[k], p99[k], 100 * spr[k], busy_s,
-           med[k] / med[RT_FLOOR]);
+    format_ratio(floor_s, sizeof floor_s, med[k] / med[RT_FLOOR], 2);
+    printf("  %-26s %10ld %12.0f %9.0f %6.1f%% %6s %9s\n", rt_names[k],
+           trips[k], med[k], p99[k], 100 * spr[k], busy_s, floor_s);
     char name[64];
     snprintf(name, sizeof name, "round trip %s",
              k == RT_FLOOR ? "floor" : rt_names[k]);
     json_begin(name, rt_names[k], RT_SIZE, "ns", med[k], spr[k], trips[k]);
+    format_ratio(floor_s, sizeof floor_s, med[k] / med[RT_FLOOR], 4);
     if (bench.json)
-      fprintf(bench.json, ",\"p99_ns\":%.0f,\"busy\":%.4f,\"vs_floor\":%.4f",
-              p99[k], busy[k] < 0 ? -1 : busy[k], med[k] / med[RT_FLOOR]);
+      fprintf(bench.json, ",\"p99_ns\":%.0f,\"busy\":%.4f,\"vs_floor\":%s",
+              p99[k], busy[k] < 0 ? -1 : busy[k],
+              floor_s[0] == '-' ? "null" : floor_s);
     json_end(all + k * bench.repeats, 1);
   }
   free(all);
-  target("ring busy round trip <= 1.5x floor", med[RT_RING_BUSY] / med[0], 1.5,
-         1);
+  if (!rt_off[RT_RING_BUSY] && !rt_off[RT_FLOOR])
+    target("ring busy round trip <= 1.5x floor", med[RT_RING_BUSY] / med[0],
+           1.5, 1);
 }
 
 int main(int argc, char **argv) {
+  bench.extra_opts = "k:s:";
+  bench.extra_usage =
+      "  -k L   only these rows (comma-separated): single, batched, ck, pipe,\n"
+      "         sock, pmq, svmq, memcpy; floor, busy, blocking, rtpipe\n"
+      "  -s L   only these sections: 64, 64k, rt\n";
+  bench.extra_opt = ring_opt;
   if (bench_init(argc, argv, "ring", "runs", "messages", 0) < argc)
     bench_usage();
   bench.parent = getpid();
@@ -1032,9 +1115,19 @@ int main(int argc, char **argv) {
            cpu_producer, cpu_consumer, bench_runs(1));
   else
     printf("ring: one CPU only, not pinned; median of %s\n", bench_runs(1));
-  for (size_t l = 0; l < NLOADS; l++)
-    run_load(&loads[l]);
-  run_round_trips();
+  /* A section runs when asked for (-s) and when a row of it is (-k). */
+  for (size_t l = 0; l < NLOADS; l++) {
+    int any = 0;
+    for (int k = 0; k < NIMPL + (loads[l].size >= 4096); k++)
+      any |= !kind_off[k];
+    if (!section_off[l] && any)
+      run_load(&loads[l]);
+  }
+  int any_rt = 0;
+  for (int k = 0; k < NRT; k++)
+    any_rt |= !rt_off[k];
+  if (!section_off[2] && any_rt)
+    run_round_trips();
   print_targets();
   bench_finish();
   if (failed_figures)

@@ -1,24 +1,29 @@
 -- bench/ring_lua.lua: the ring from Lua (5.4 or LuaJIT): 64-byte messages
 -- through q:push/q:pop and q:push_many/q:pop_many, against a pipe through
 -- the same module and luaposix's pipe, to a forked consumer on another CPU.
--- Prints medians and their ratio to bench/ring's C figure "ring single 64B"
--- (read from build/bench/latest.jsonl); -o FILE appends JSON lines.
+-- Prints medians and their ratio to the C figure "ring single 64B", which
+-- it measures itself, taking turns with its own runs (bench/ring -k single,
+-- once per repeat); -o FILE appends JSON lines.
 
 local usage = [[
-usage: lua bench/ring_lua.lua [-r repeats] [-q] [-o file.jsonl] [-c file.jsonl]
+usage: lua bench/ring_lua.lua [-r repeats] [-q] [-o file.jsonl] [-b prog] [-c file.jsonl]
   -r N   measured runs per figure (default 5)
   -q     quick: few messages, for smoke tests
   -o F   append one JSON object per figure to F
-  -c F   where bench/ring wrote the C figures (default build/bench/latest.jsonl)]]
+  -b P   the C benchmark that measures the C figure in this run, one run
+         per repeat (default build/5.4/release/bench/ring)
+  -c F   without the C benchmark: the last C figure bench/ring wrote to F
+         (default build/bench/latest.jsonl)]]
 
-local repeats, quick, json_path, c_path = 5, false, nil, "build/bench/latest.jsonl"
+local repeats, quick, json_path = 5, false, nil
+local c_path, c_prog = "build/bench/latest.jsonl", "build/5.4/release/bench/ring"
 do
   local i = 1
   while i <= #arg do
     local a = arg[i]
     if a == "-q" then
       quick = true
-    elseif a == "-r" or a == "-o" or a == "-c" then
+    elseif a == "-r" or a == "-o" or a == "-c" or a == "-b" then
       local v = arg[i + 1]
       if not v then io.stderr:write(usage, "\n") os.exit(2) end
       if a == "-r" then
@@ -28,6 +33,8 @@ do
         end
       elseif a == "-o" then
         json_path = v
+      elseif a == "-b" then
+        c_prog = v
       else
         c_path = v
       end
@@ -336,9 +343,9 @@ end
 
 -------------------------------------------------------------- the C figure
 
--- The last "ring single 64B" figure bench/ring appended to c_path.
-local function c_figure()
-  local f = io.open(c_path)
+-- The last "ring single 64B" figure bench/ring appended to the file path.
+local function c_figure(path)
+  local f = io.open(path)
   if not f then return nil end
   local value
   for line in f:lines() do
@@ -348,6 +355,22 @@ local function c_figure()
   end
   f:close()
   return value
+end
+
+-- The C figure measured now: one run of bench/ring's "ring single" row, on
+-- the CPUs this script may use (it pins itself, so the program would
+-- otherwise inherit one CPU). nil when the program cannot run.
+local c_runnable = c_prog ~= "" and io.open(c_prog) ~= nil
+local function c_measure()
+  if not c_runnable then return nil end
+  local tmp = os.tmpname()
+  local cmd = ("%s%s -k single -s 64 -r 1%s -o %s >/dev/null 2>&1"):format(
+    #cpus > 0 and ("taskset -c %s "):format(table.concat(cpus, ",")) or "",
+    c_prog, quick and " -q" or "", tmp)
+  os.execute(cmd)
+  local v = c_figure(tmp)
+  os.remove(tmp)
+  return v
 end
 
 --------------------------------------------------------------------- main
@@ -365,7 +388,7 @@ else
     repeats == 1 and "" or "s", quick and " (quick)" or ""))
 end
 
-local count, why, all, busy = {}, {}, {}, {}
+local count, why, all, busy, c_runs = {}, {}, {}, {}, {}
 for k, kind in ipairs(kinds) do
   local warm = kind.name:find("^ring") and 20000 or 2000
   local rate, err = transfer(kind, warm)
@@ -373,6 +396,8 @@ for k, kind in ipairs(kinds) do
   if rate and not quick then count[k] = run_count(rate, warm) end
 end
 for r = 1, repeats do
+  -- The C figure takes its turn with the Lua ones, first or last.
+  if r % 2 == 1 then c_runs[#c_runs + 1] = c_measure() end
   for j = 0, #kinds - 1 do
     local k = (r + j - 1) % #kinds + 1
     local least = math.huge
@@ -391,9 +416,18 @@ for r = 1, repeats do
     end
     if busy[k] then busy[k] = busy[k] + least / repeats end
   end
+  if r % 2 == 0 then c_runs[#c_runs + 1] = c_measure() end
 end
 
-local c_single = c_figure()
+-- The C figure: the median of this run's, or the file's.
+local c_single, c_from
+if #c_runs > 0 then
+  c_single = median(c_runs)
+  c_from = ("measured in this run, median of %d"):format(#c_runs)
+else
+  c_single = c_figure(c_path)
+  c_from = "from " .. c_path
+end
 local med = {}
 print(("%d-byte messages %16s %12s %9s %7s %6s %8s %9s"):format(SIZE, "msgs", "msgs/s",
   "MB/s", "spread", "busy", "/C ring", "/ipc pipe"))
@@ -433,6 +467,14 @@ for k, kind in ipairs(kinds) do
   end
 end
 
+if json and c_single then
+  local runs = {}
+  for i = 1, #c_runs do runs[i] = ("%.1f"):format(c_runs[i]) end
+  json:write(('{"bench":"ring_lua","lua":"%s","name":"C ring single 64B","impl":"C ring single",'
+    .. '"size":%d,"unit":"msgs/s","value":%.1f,"source":"%s","quick":%s,"runs":[%s]}\n')
+    :format(lua_name, SIZE, c_single, c_from, tostring(quick), table.concat(runs, ",")))
+end
+
 -- The targets, as ratios to the C single push/pop of the same machine.
 local targets = {}
 if lua_name == "LuaJIT" then
@@ -442,7 +484,7 @@ else
   targets[2] = { lua_name .. " ring batched >= 1.0x C ring single", 2, 1.0 }
 end
 print(("targets (against C \"ring single 64B\" %s)"):format(c_single
-  and ("%.0f msgs/s from " .. c_path):format(c_single) or "not found in " .. c_path))
+  and ("%.0f msgs/s %s"):format(c_single, c_from) or "not found in " .. c_path))
 for _, t in ipairs(targets) do
   local what, k, goal = t[1], t[2], t[3]
   local ratio = c_single and med[k] and med[k] / c_single

@@ -295,8 +295,8 @@ static _Atomic int nosignal_support;
 #define IPC__NOSIGNAL_UNSUPPORTED (-30001) /* internal: take the mask path */
 
 /* One write(2), with RWF_NOSIGNAL when asked for. */
-static ssize_t write_once(ipc_pipe_t *p, const char *src, size_t n,
-                          int nosignal) {
+static inline ssize_t write_once(ipc_pipe_t *p, const char *src, size_t n,
+                                 int nosignal) {
   if (!nosignal)
     return write(p->fd, src, n);
   struct iovec iov = {.iov_base = (void *)src, .iov_len = n};
@@ -305,7 +305,10 @@ static ssize_t write_once(ipc_pipe_t *p, const char *src, size_t n,
     atomic_store(&nosignal_support, -1);
     return IPC__NOSIGNAL_UNSUPPORTED;
   }
-  if (r >= 0)
+  /* Stored once, not at every write: threads writing other pipes would
+   * otherwise pass the cache line around. */
+  if (r >= 0 &&
+      atomic_load_explicit(&nosignal_support, memory_order_relaxed) == 0)
     atomic_store_explicit(&nosignal_support, 1, memory_order_relaxed);
   return r;
 }
@@ -358,12 +361,8 @@ static ssize_t write_all(ipc_pipe_t *p, const char *src, size_t n,
  * the signal is blocked for this thread during the call, and the
  * thread-directed SIGPIPE an EPIPE raised is taken back before unblocking;
  * if the caller already blocks SIGPIPE, a pending one is theirs. */
-ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
-                       int timeout_ms) {
-  if (!p->writable)
-    return IPC_EBADF;
-  if (n > (size_t)SSIZE_MAX)
-    return IPC_EINVAL;
+static ssize_t pipe_write(ipc_pipe_t *p, const char *buf, size_t n,
+                          int timeout_ms) {
   int sigpipe_possible = 0;
   if (p->is_pipe &&
       atomic_load_explicit(&nosignal_support, memory_order_relaxed) >= 0) {
@@ -385,4 +384,33 @@ ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return r;
+}
+
+ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
+                       int timeout_ms) {
+  if (!p->writable)
+    return IPC_EBADF;
+  if (n > (size_t)SSIZE_MAX)
+    return IPC_EINVAL;
+  /* The common case in one system call with nothing around it: a pipe
+   * whose kernel is known to take RWF_NOSIGNAL, and a write with no
+   * deadline to keep (none, or a non-blocking descriptor). Its results
+   * mean what write_all makes of them; only a partial non-blocking write
+   * (which write_all would try to finish) and a blocking descriptor's
+   * EAGAIN (O_NONBLOCK set behind our back: wait) go on to pipe_write. */
+  if (n > 0 && p->is_pipe && (timeout_ms < 0 || p->nonblock) &&
+      atomic_load_explicit(&nosignal_support, memory_order_relaxed) > 0) {
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+    ssize_t r = pwritev2(p->fd, &iov, 1, -1, RWF_NOSIGNAL);
+    if (r == (ssize_t)n || (r > 0 && !p->nonblock))
+      return r; /* whole, or cut short by a signal */
+    if (r > 0) {
+      ssize_t more =
+          pipe_write(p, (const char *)buf + r, n - (size_t)r, timeout_ms);
+      return more > 0 ? r + more : r;
+    }
+    if (errno != EAGAIN || p->nonblock)
+      return -errno; /* EPIPE, EINTR, EAGAIN (non-blocking), EBADF ... */
+  }
+  return pipe_write(p, buf, n, timeout_ms);
 }

@@ -262,7 +262,29 @@ int ipc_sem_close(ipc_sem_t *s) {
   return 0;
 }
 
-int ipc_sem_wait(ipc_sem_t *s, int timeout_ms) {
+/* The uncontended paths take or give a token with one compare-and-swap on
+ * the semaphore's word, the way glibc's own sem_wait and sem_post begin,
+ * and fall back to glibc for everything else (sleeping, waking a sleeper,
+ * overflow). They run on glibc's layout for 64-bit atomics (glibc 2.21 and
+ * later, struct new_sem): one 64-bit word holding the value in its low 32
+ * bits and the number of sleepers in its high 32 bits. Without that layout
+ * (32-bit builds) every call goes to glibc. */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 21) &&          \
+    UINTPTR_MAX == UINT64_MAX && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define IPC__SEM_FAST 1
+typedef struct glibc_sem {
+  uint64_t data; /* value | sleepers << 32 */
+  int private;
+  int pad;
+} glibc_sem;
+_Static_assert(sizeof(glibc_sem) <= sizeof(sem_t), "glibc's struct new_sem");
+#define SEM_WORD(s) (&((glibc_sem *)(void *)(s)->sem)->data)
+#else
+#define IPC__SEM_FAST 0
+#endif
+
+static __attribute__((noinline)) int sem_wait_slow(ipc_sem_t *s,
+                                                   int timeout_ms) {
   int r;
   if (timeout_ms < 0) {
     r = sem_wait(s->sem);
@@ -279,11 +301,38 @@ int ipc_sem_wait(ipc_sem_t *s, int timeout_ms) {
   return r < 0 ? -errno : 0;
 }
 
+int ipc_sem_wait(ipc_sem_t *s, int timeout_ms) {
+#if IPC__SEM_FAST
+  /* A token there: take it, whatever the timeout (no clock read, no
+   * system call). Acquire pairs with the release of the post that gave it
+   * (glibc's __new_sem_wait_fast). A pending thread cancellation is acted
+   * on only when the call has to sleep. */
+  uint64_t d = __atomic_load_n(SEM_WORD(s), __ATOMIC_RELAXED);
+  while ((uint32_t)d != 0)
+    if (__atomic_compare_exchange_n(SEM_WORD(s), &d, d - 1, 1, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED))
+      return 0;
+#endif
+  return sem_wait_slow(s, timeout_ms);
+}
+
 int ipc_sem_trywait(ipc_sem_t *s) {
   return sem_trywait(s->sem) < 0 ? -errno : 0;
 }
 
-int ipc_sem_post(ipc_sem_t *s) { return sem_post(s->sem) < 0 ? -errno : 0; }
+int ipc_sem_post(ipc_sem_t *s) {
+#if IPC__SEM_FAST
+  /* Nobody asleep and room below the maximum: give the token with one
+   * release CAS, as glibc's __new_sem_post does; a sleeper to wake, or the
+   * overflow error, is glibc's to handle. */
+  uint64_t d = __atomic_load_n(SEM_WORD(s), __ATOMIC_RELAXED);
+  while ((d >> 32) == 0 && (uint32_t)d < SEM_VALUE_MAX)
+    if (__atomic_compare_exchange_n(SEM_WORD(s), &d, d + 1, 1, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+      return 0;
+#endif
+  return sem_post(s->sem) < 0 ? -errno : 0;
+}
 
 int ipc_sem_value(ipc_sem_t *s) {
   int val;
@@ -602,26 +651,30 @@ int ipc_mutex_attach(ipc_mutex_t **out, ipc_shm_t *seg, size_t offset) {
   return mutex_in_shm(out, seg, offset, 0);
 }
 
+/* glibc's trylock (2.36) takes the word of a mutex in the not-recoverable
+ * state before it sees that state, and never gives it back: every later
+ * lock would wait on us. Nobody can hold a mutex in that state, so our tid
+ * there is that leftover. Give it back, and wake every waiter so that each
+ * learns the state (each one's trylock does the same). */
+static __attribute__((noinline)) void mutex_unrecoverable(ipc_mutex_t *m) {
+  unsigned *word = (unsigned *)&m->sm->pm.__data.__lock;
+  unsigned v = __atomic_load_n(word, __ATOMIC_RELAXED);
+  if ((pid_t)(v & FUTEX_TID_MASK) == gettid()) {
+    __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  }
+}
+
 /* One attempt: 0, IPC_EBUSY (someone else holds it), IPC_EOWNERDEAD,
  * IPC_ENOTRECOVERABLE, IPC_EDEADLK; IPC_ECORRUPT when the kind changed,
- * which would send glibc down another lock protocol. */
-static int mutex_try(ipc_mutex_t *m) {
+ * which would send glibc down another lock protocol. Inline: it is the
+ * whole of an uncontended ipc_mutex_lock. */
+static inline __attribute__((always_inline)) int mutex_try(ipc_mutex_t *m) {
   if (__atomic_load_n(&m->sm->pm.__data.__kind, __ATOMIC_RELAXED) != m->kind)
     return IPC_ECORRUPT;
   int rc = -pthread_mutex_trylock(&m->sm->pm);
-  if (rc == IPC_ENOTRECOVERABLE) {
-    /* glibc's trylock (2.36) takes the word before it sees that state and
-     * never gives it back: every later lock would wait on us. Nobody can
-     * hold a mutex in that state, so our tid there is that leftover. Give
-     * it back, and wake every waiter so that each learns the state (each
-     * one's trylock does the same). */
-    unsigned *word = (unsigned *)&m->sm->pm.__data.__lock;
-    unsigned v = __atomic_load_n(word, __ATOMIC_RELAXED);
-    if ((pid_t)(v & FUTEX_TID_MASK) == gettid()) {
-      __atomic_store_n(word, 0, __ATOMIC_RELEASE);
-      syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-    }
-  }
+  if (__builtin_expect(rc == IPC_ENOTRECOVERABLE, 0))
+    mutex_unrecoverable(m);
   return rc;
 }
 
@@ -642,10 +695,11 @@ static int futex_wait(unsigned *word, unsigned v, int64_t deadline) {
   return errno == EAGAIN ? 0 : -errno;
 }
 
-int ipc_mutex_lock(ipc_mutex_t *m, int timeout_ms) {
-  int rc = mutex_try(m);
-  if (rc != IPC_EBUSY)
-    return rc;
+/* The lock is held by someone else: wait for it (out of line, so that the
+ * uncontended ipc_mutex_lock sets up no frame for it). */
+static __attribute__((noinline)) int mutex_lock_wait(ipc_mutex_t *m,
+                                                     int timeout_ms) {
+  int rc;
   if (timeout_ms == 0)
     return IPC_ETIMEDOUT;
   int64_t deadline = ipc__deadline(timeout_ms);
@@ -678,6 +732,161 @@ int ipc_mutex_lock(ipc_mutex_t *m, int timeout_ms) {
   }
 }
 
+/* ------------------------------------------- the uncontended lock, inline
+ *
+ * A free mutex is taken and an owned one given back here without calling
+ * glibc, doing exactly what glibc's trylock and unlock do for a robust
+ * error-checking mutex (nptl/pthread_mutex_trylock.c and
+ * pthread_mutex_unlock.c, glibc 2.21 to 2.36 at least): the compare-and-swap
+ * of the lock word from 0 to our tid, and the bookkeeping that lets the
+ * kernel mark the lock FUTEX_OWNER_DIED if the thread dies holding it. That
+ * is the thread's robust list, which glibc registered with the kernel
+ * (set_robust_list) when the thread started: the mutex is linked in through
+ * its __list.__next, with list_op_pending naming it while the list is being
+ * changed, so that a death in between is still cleaned up. Every other case
+ * (taken, owner died, not recoverable, a kind we did not make) goes to
+ * glibc, so the two always agree on the list. 64-bit glibc only, where a
+ * mutex's list entry has both links (__PTHREAD_MUTEX_HAVE_PREV). */
+
+#if defined(__PTHREAD_MUTEX_HAVE_PREV) && UINTPTR_MAX == UINT64_MAX
+#define IPC__MUTEX_FAST 1
+
+/* The kernel's struct robust_list_head, as glibc keeps it in its thread
+ * descriptor, right after the fake list entry `robust_prev` whose __next is
+ * `list` (so that an empty list, pointing at itself, needs no special case
+ * in the links below). */
+typedef struct robust_head {
+  void *list;
+  long futex_offset;
+  void *list_op_pending;
+} robust_head;
+
+/* glibc's value of __owner for a mutex unlocked while inconsistent (after
+ * its owner died, before ipc_mutex_consistent): nptl/pthreadP.h. */
+#define MUTEX_NOTRECOVERABLE (INT_MAX - 1)
+
+/* A pointer stored in a list link points at an entry's __next member. */
+#define LIST_ADJUST offsetof(__pthread_list_t, __next)
+#define LIST_ENTRY(p)                                                          \
+  ((__pthread_list_t *)((char *)((uintptr_t)(p) & ~1ul) - LIST_ADJUST))
+
+/* This thread's robust list head and tid, found once per thread (two
+ * system calls); the tid is forgotten in a child after fork. initial-exec:
+ * no __tls_get_addr call (see guard.c). */
+static __thread struct {
+  robust_head *head; /* NULL: not looked up yet, or unusable */
+  pid_t tid;
+  int looked;
+} mutex_self __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t mutex_atfork_once = PTHREAD_ONCE_INIT;
+
+static void mutex_forked(void) { mutex_self.looked = 0; }
+
+static void mutex_atfork(void) { pthread_atfork(NULL, NULL, mutex_forked); }
+
+/* This thread's head, or NULL when the kernel has none for it (then glibc
+ * does all the work). */
+static __attribute__((noinline)) robust_head *mutex_self_lookup(void) {
+  robust_head *h = NULL;
+  size_t len = 0;
+  pthread_once(&mutex_atfork_once, mutex_atfork);
+  if (syscall(SYS_get_robust_list, 0, &h, &len) < 0 || len != sizeof *h)
+    h = NULL;
+  mutex_self.head = h;
+  mutex_self.tid = gettid();
+  mutex_self.looked = 1;
+  return h;
+}
+
+static inline robust_head *mutex_self_head(void) {
+  return mutex_self.looked ? mutex_self.head : mutex_self_lookup();
+}
+
+/* Takes a free mutex: 0, or IPC_EBUSY when the word was not 0 (glibc then
+ * tells what it holds). */
+static inline int mutex_take(ipc_mutex_t *m) {
+  pthread_mutex_t *pm = &m->sm->pm;
+  robust_head *self = mutex_self_head();
+  if (!self || __atomic_load_n(&pm->__data.__kind, __ATOMIC_RELAXED) != m->kind)
+    return IPC_EBUSY;
+  int *word = &pm->__data.__lock;
+  if (__atomic_load_n(word, __ATOMIC_RELAXED) != 0)
+    return IPC_EBUSY;
+  /* Pending first: should we die right after the CAS, the kernel still
+   * finds the lock through list_op_pending. */
+  self->list_op_pending = &pm->__data.__list.__next;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  int expect = 0;
+  if (!__atomic_compare_exchange_n(word, &expect, mutex_self.tid, 0,
+                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED) ||
+      __builtin_expect(pm->__data.__owner == MUTEX_NOTRECOVERABLE, 0)) {
+    if (expect == 0) /* taken, but not recoverable: give the word back */
+      __atomic_store_n(word, 0, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    self->list_op_pending = NULL;
+    return IPC_EBUSY;
+  }
+  /* Link it in at the head of the list (glibc's ENQUEUE_MUTEX). */
+  __pthread_list_t *next = LIST_ENTRY(self->list);
+  next->__prev = (void *)&pm->__data.__list.__next;
+  pm->__data.__list.__next = self->list;
+  pm->__data.__list.__prev = (void *)self;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  self->list = &pm->__data.__list.__next;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  self->list_op_pending = NULL;
+  pm->__data.__owner = mutex_self.tid;
+  ++pm->__data.__nusers;
+  return 0;
+}
+
+/* Gives back a mutex this thread holds in the plain state: 0, or
+ * IPC_EBUSY for glibc to handle (not ours, inconsistent, another kind). */
+static inline int mutex_give(ipc_mutex_t *m) {
+  pthread_mutex_t *pm = &m->sm->pm;
+  robust_head *self = mutex_self_head();
+  if (!self || __atomic_load_n(&pm->__data.__kind, __ATOMIC_RELAXED) != m->kind)
+    return IPC_EBUSY;
+  int *word = &pm->__data.__lock;
+  int v = __atomic_load_n(word, __ATOMIC_RELAXED);
+  if ((v & FUTEX_TID_MASK) != mutex_self.tid ||
+      pm->__data.__owner != mutex_self.tid)
+    return IPC_EBUSY;
+  self->list_op_pending = &pm->__data.__list.__next;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  /* Unlink it (glibc's DEQUEUE_MUTEX). */
+  __pthread_list_t *next = LIST_ENTRY(pm->__data.__list.__next);
+  next->__prev = pm->__data.__list.__prev;
+  __pthread_list_t *prev = LIST_ENTRY(pm->__data.__list.__prev);
+  prev->__next = pm->__data.__list.__next;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  pm->__data.__list.__prev = NULL;
+  pm->__data.__list.__next = NULL;
+  pm->__data.__owner = 0;
+  --pm->__data.__nusers;
+  /* The release of the word is the last touch of the mutex. */
+  if (__atomic_exchange_n(word, 0, __ATOMIC_RELEASE) & FUTEX_WAITERS)
+    syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  self->list_op_pending = NULL;
+  return 0;
+}
+#else
+#define IPC__MUTEX_FAST 0
+#endif
+
+int ipc_mutex_lock(ipc_mutex_t *m, int timeout_ms) {
+#if IPC__MUTEX_FAST
+  if (mutex_take(m) == 0)
+    return 0;
+#endif
+  int rc = mutex_try(m);
+  if (__builtin_expect(rc != IPC_EBUSY, 1))
+    return rc;
+  return mutex_lock_wait(m, timeout_ms);
+}
+
 /* 1 when the calling thread holds m. */
 static int mutex_mine(const ipc_mutex_t *m) {
   unsigned v = __atomic_load_n((const unsigned *)&m->sm->pm.__data.__lock,
@@ -693,6 +902,10 @@ int ipc_mutex_consistent(ipc_mutex_t *m) {
 }
 
 int ipc_mutex_unlock(ipc_mutex_t *m) {
+#if IPC__MUTEX_FAST
+  if (mutex_give(m) == 0)
+    return 0;
+#endif
   return -pthread_mutex_unlock(&m->sm->pm);
 }
 

@@ -16,8 +16,9 @@
  *   bits 4-7  how many rounds of calls (1 to 16)
  * Besides memory safety it checks one protocol invariant that holds for any
  * image the attach check accepts: after a call that succeeds, the shared
- * head is never past the shared tail (a consumer never releases what no
- * producer published).
+ * head is never past the word the consumer checks records against: the
+ * shared tail with many producers, the bound with one (a consumer never
+ * releases what no producer declared).
  */
 #include "ipc.h"
 #include "ring.h"
@@ -39,6 +40,7 @@
 #define OFF_MODE 12
 #define OFF_MAX_MESSAGE 24
 #define OFF_TAIL 128
+#define OFF_BOUND 144 /* one producer: no record ends past it */
 #define OFF_HEAD 256
 #define POS_BITS ((1ull << 56) - 1) /* the rest are lock bits */
 
@@ -73,9 +75,11 @@ static void make_templates(void) {
     memcpy(&m, img + OFF_MODE, 4);
     memcpy(&max, img + OFF_MAX_MESSAGE, 8);
     ipc_ring_push(r, "x", 1, 0); /* one record: 16 bytes */
-    uint64_t tail;
+    uint64_t tail, bound;
     memcpy(&tail, img + OFF_TAIL, 8);
-    if (m != (uint32_t)mode || max != CAP / 8 || tail != 16) {
+    memcpy(&bound, img + OFF_BOUND, 8);
+    if (m != (uint32_t)mode || max != CAP / 8 || tail != 16 ||
+        (mode == IPC_RING_SPSC && (bound < tail || bound % 8))) {
       fprintf(stderr, "ring_fuzz: ring.c's header layout moved; update "
                       "the OFF_ constants\n");
       abort();
@@ -101,11 +105,14 @@ struct bounds {
   uint64_t max;           /* max_message */
 };
 
-/* Traps if the shared head is past the shared tail. */
+/* Traps if the shared head is past the shared tail (one producer: past
+ * the bound). */
 static void check_positions(const struct bounds *b) {
   uint64_t head, tail;
+  uint32_t mode;
+  memcpy(&mode, b->img + OFF_MODE, 4);
   memcpy(&head, b->img + OFF_HEAD, 8);
-  memcpy(&tail, b->img + OFF_TAIL, 8);
+  memcpy(&tail, b->img + (mode == IPC_RING_SPSC ? OFF_BOUND : OFF_TAIL), 8);
   if ((int64_t)((tail & POS_BITS) - (head & POS_BITS)) < 0)
     __builtin_trap();
 }
