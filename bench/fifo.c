@@ -231,7 +231,7 @@ int main(int argc, char **argv) {
   printf("fifo: %d-byte round trips over two FIFOs, median of %s\n", RT_SIZE,
          bench_runs(0));
   printf("%8s %8s %8s %14s %10s %8s %12s\n", "size", "trips", "impl", "ns/trip",
-         "", "spread", "libipc/raw");
+         "", "spread", "/raw");
   for (int impl = 0; impl < bench.nimpl; impl++) {
     /* A speed ratio like the rows above: raw's time over this side's. */
     double ratio = med[RAW] / med[impl];
