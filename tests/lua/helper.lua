@@ -17,14 +17,61 @@ function M.track(...)
   return ...
 end
 
+-- Handles of any class, POSIX queue names and FIFO paths a test made.
+local kept, queues, fifos = {}, {}, {}
+
+-- Registers a handle of any class for cleanup (asserting it, with the
+-- failure's message, like assert); returns it.
+function M.keep(h, ...)
+  assert(h, ...)
+  kept[#kept + 1] = h
+  return h
+end
+
+-- A POSIX queue name "/libipc-<area>-<pid>-<tag>" that cleanup unlinks;
+-- one an earlier run left is unlinked first.
+function M.mq_name(area, tag)
+  local name = ("/libipc-%s-%d-%s"):format(area, ipc.getpid(), tag)
+  ipc.mq.unlink(name)
+  queues[#queues + 1] = name
+  return name
+end
+
+-- A FIFO path "/tmp/libipc-<area>-<pid>-<tag>" that cleanup removes; one an
+-- earlier run left is removed first.
+function M.fifo_path(area, tag)
+  local path = ("/tmp/libipc-%s-%d-%s"):format(area, ipc.getpid(), tag)
+  os.remove(path)
+  fifos[#fifos + 1] = path
+  return path
+end
+
 local function is_open(h, class)
   local s = tostring(h)
   return s:sub(1, #class) == class and not s:find("closed", 1, true)
 end
 
--- Closes every registered pipe; kills (SIGKILL), reaps and closes every
--- registered process, with its stdio pipes. For after_each.
+-- Closes every kept handle (removing a System V queue first), unlinks the
+-- queues and FIFOs named above; closes every registered pipe; kills
+-- (SIGKILL), reaps and closes every registered process, with its stdio
+-- pipes. For after_each.
 function M.cleanup()
+  for i = #kept, 1, -1 do
+    local h = kept[i]
+    if not tostring(h):find("closed", 1, true) then
+      if tostring(h):find("^ipc%.msg") then h:remove() end
+      h:close()
+    end
+    kept[i] = nil
+  end
+  for i = #queues, 1, -1 do
+    ipc.mq.unlink(queues[i])
+    queues[i] = nil
+  end
+  for i = #fifos, 1, -1 do
+    os.remove(fifos[i])
+    fifos[i] = nil
+  end
   for i = #live, 1, -1 do
     local h = live[i]
     live[i] = nil

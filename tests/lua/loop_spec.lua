@@ -10,35 +10,15 @@ local helper = require "helper"
 local ipc = helper.ipc
 local track = helper.track
 
--- Handles of any class, queue and FIFO names, loops: after_each closes,
--- removes and cancels them whatever happened.
-local handles, queues, fifos, loops = {}, {}, {}, {}
-local function keep(h, ...)
-  assert(h, ...)
-  handles[#handles + 1] = h
-  return h
-end
+-- Loops: after_each closes them, then helper.cleanup closes and removes
+-- the handles, queues and FIFOs the tests kept, whatever happened.
+local keep = helper.keep
+local loops = {}
 
 local function cleanup()
   for i = #loops, 1, -1 do
     loops[i]:close()
     loops[i] = nil
-  end
-  for i = #handles, 1, -1 do
-    local h = handles[i]
-    if not tostring(h):find("closed", 1, true) then
-      if tostring(h):find("^ipc%.msg") then h:remove() end
-      h:close()
-    end
-    handles[i] = nil
-  end
-  for i = #queues, 1, -1 do
-    ipc.mq.unlink(queues[i])
-    queues[i] = nil
-  end
-  for i = #fifos, 1, -1 do
-    os.remove(fifos[i])
-    fifos[i] = nil
   end
   helper.cleanup()
 end
@@ -57,18 +37,11 @@ local function quiet_loop(opts)
   return new_loop(opts), errors
 end
 
-local function qname(tag)
-  local name = ("/libipc-loop-%d-%s"):format(ipc.getpid(), tag)
-  ipc.mq.unlink(name)
-  queues[#queues + 1] = name
-  return name
-end
+local function qname(tag) return helper.mq_name("loop", tag) end
 
 -- A FIFO with a child that opens it for writing and runs fn(w) in it.
 local function fifo_child(tag, fn)
-  local path = ("/tmp/libipc-loop-%d-%s"):format(ipc.getpid(), tag)
-  os.remove(path)
-  fifos[#fifos + 1] = path
+  local path = helper.fifo_path("loop", tag)
   assert(ipc.fifo.create(path))
   local p = track(assert(ipc.spawn(function()
     local w = assert(ipc.fifo.open(path, "w", { timeout = 10 }))
@@ -550,9 +523,7 @@ describe("ipc.loop", function()
   it("multiplexes a pipe, a FIFO, a socket, a signal and a child exit", function()
     local loop = new_loop()
     local parent = ipc.getpid()
-    local path = ("/tmp/libipc-loop-%d-all"):format(parent)
-    os.remove(path)
-    fifos[#fifos + 1] = path
+    local path = helper.fifo_path("loop", "all")
     assert(ipc.fifo.create(path))
     local pr, pw = track(ipc.pipe())
     local sa, sb = ipc.sock.pair()

@@ -11,47 +11,16 @@ local helper = require "helper"
 local ipc = helper.ipc
 local track = helper.track
 
--- Handles of any class and named objects this test made; after_each closes
--- and removes them whatever happened.
-local handles, queues, fifos = {}, {}, {}
-local function keep(h, ...)
-  assert(h, ...)
-  handles[#handles + 1] = h
-  return h
-end
+-- helper.cleanup (after_each) closes and removes the handles, queues and
+-- FIFOs the tests kept, whatever happened.
+local keep = helper.keep
+local cleanup = helper.cleanup
 
-local function cleanup()
-  for i = #handles, 1, -1 do
-    local h = handles[i]
-    if not tostring(h):find("closed", 1, true) then
-      if tostring(h):find("^ipc%.msg") then h:remove() end
-      h:close()
-    end
-    handles[i] = nil
-  end
-  for i = #queues, 1, -1 do
-    ipc.mq.unlink(queues[i])
-    queues[i] = nil
-  end
-  for i = #fifos, 1, -1 do
-    os.remove(fifos[i])
-    fifos[i] = nil
-  end
-  helper.cleanup()
-end
-
-local function qname(tag)
-  local name = ("/libipc-poll-%d-%s"):format(ipc.getpid(), tag)
-  ipc.mq.unlink(name)
-  queues[#queues + 1] = name
-  return name
-end
+local function qname(tag) return helper.mq_name("poll", tag) end
 
 -- A FIFO opened at both ends in this process: reader, writer.
 local function fifo(tag)
-  local path = ("/tmp/libipc-poll-%d-%s"):format(ipc.getpid(), tag)
-  os.remove(path)
-  fifos[#fifos + 1] = path
+  local path = helper.fifo_path("poll", tag)
   assert(ipc.fifo.create(path))
   local r = track(assert(ipc.fifo.open(path, "r", { nonblock = true })))
   local w = track(assert(ipc.fifo.open(path, "w", { timeout = 1 })))
