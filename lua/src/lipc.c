@@ -54,6 +54,7 @@ void *lipc_newhandle(lua_State *L, const char *cls, size_t size) {
   lipc_ud *ud = lipc_newuserdata(L, size);
   memset(ud, 0, size);
   luaL_getmetatable(L, cls);
+  ud->cls = lua_topointer(L, -1);
   lua_setmetatable(L, -2);
   lua_newtable(L);
   lipc_setuservalue(L, -2);
@@ -141,9 +142,8 @@ void lipc_checkopts(lua_State *L, int arg, const char *const known[]) {
   }
 }
 
-double lipc_checktimeout(lua_State *L, int arg) {
-  if (lua_isnoneornil(L, arg))
-    return -1;
+/* lipc_checktimeout (lipc.h) past nil: the value must be a number. */
+double lipc_checktimeout_value(lua_State *L, int arg) {
   if (lua_type(L, arg) != LUA_TNUMBER)
     luaL_argerror(
         L, arg,
@@ -154,12 +154,16 @@ double lipc_checktimeout(lua_State *L, int arg) {
   return s * 1000.0 > (double)INT_MAX ? -1 : s;
 }
 
+/* The methods' check of self, on every call: a full userdata that carries
+ * the tag lipc_newhandle gave handles of this class (the class metatable,
+ * upvalue 1 of every method, which the registry keeps alive, so that no
+ * other object can have its address). Four API calls that read, where
+ * comparing metatables pushes and pops; anything else takes the full
+ * check, which raises with the class names. */
 void *lipc_checkself(lua_State *L, const char *cls) {
-  lipc_ud *u = lua_touserdata(L, 1);
-  if (u != NULL && lua_getmetatable(L, 1)) {
-    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && u->obj != NULL)
+  if (lua_type(L, 1) == LUA_TUSERDATA && lipc_rawlen(L, 1) >= sizeof(lipc_ud)) {
+    lipc_ud *u = lua_touserdata(L, 1);
+    if (u->cls == lua_topointer(L, lua_upvalueindex(1)) && u->obj != NULL)
       return u;
   }
   return lipc_checkhandle(L, 1, cls, 1);
@@ -266,9 +270,4 @@ int luaopen_ipc(lua_State *L) {
   lipc_open_ls(L);
 
   return 1;
-}
-
-int lipc_deadline_begin(lipc_deadline *d, double seconds) {
-  lipc_deadline_start(d, seconds);
-  return lipc_deadline_ms(d);
 }

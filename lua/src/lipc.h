@@ -34,6 +34,7 @@ LIPC_EXPORT int luaopen_ipc(lua_State *L);
  * object exists, so a failure in between never leaks or double-frees. */
 typedef struct lipc_ud {
   void *obj;
+  const void *cls; /* its class's metatable (lua_topointer): see checkself */
 } lipc_ud;
 
 /* An ipc.pipe: one end of a pipe. */
@@ -64,9 +65,10 @@ void lipc_newclass(lua_State *L, const char *cls, const luaL_Reg *methods,
 void *lipc_checkhandle(lua_State *L, int arg, const char *cls, int open);
 
 /* The open handle of class cls at argument 1 of a method (made by
- * lipc_newclass): one metatable comparison with upvalue 1, without
- * luaL_checkudata's registry lookup, for the hot calls. Anything else goes
- * to lipc_checkhandle, which raises. */
+ * lipc_newclass): the tag lipc_newhandle stored in the handle compared with
+ * upvalue 1, without luaL_checkudata's registry lookup or a metatable
+ * pushed and popped, for the hot calls. Anything else goes to
+ * lipc_checkhandle, which raises. */
 void *lipc_checkself(lua_State *L, const char *cls);
 
 /* Raises "attempt to use a closed cls" when the handle was closed, as the
@@ -74,7 +76,7 @@ void *lipc_checkself(lua_State *L, const char *cls);
 void lipc_checkopen(lua_State *L, const void *handle, const char *cls);
 
 /* Pushes a new closed handle of class cls of size bytes (a struct starting
- * with lipc_ud) with an empty table as user value. */
+ * with lipc_ud, whose cls it sets) with an empty table as user value. */
 void *lipc_newhandle(lua_State *L, const char *cls, size_t size);
 
 /* The world's failures: pushes nil, "<context>: <ipc_strerror(code)>", code
@@ -99,18 +101,29 @@ void lipc_checkopts(lua_State *L, int arg, const char *const known[]);
  * number >= 0 is returned; anything else raises naming the argument.
  * Timeouts too long for an int of milliseconds (about 24.8 days) count as
  * forever. */
-double lipc_checktimeout(lua_State *L, int arg);
+double lipc_checktimeout_value(lua_State *L, int arg);
+static inline double lipc_checktimeout(lua_State *L, int arg) {
+  return lua_isnoneornil(L, arg) ? -1 : lipc_checktimeout_value(L, arg);
+}
 
 /* Starts a deadline seconds from now (seconds < 0: forever). */
 void lipc_deadline_start(lipc_deadline *d, double seconds);
 
-/* lipc_deadline_start, then the first timeout_ms. Only seconds > 0 reads
- * the clock: the hot calls (forever, or 0 to poll) make no system call. */
-int lipc_deadline_begin(lipc_deadline *d, double seconds);
-
 /* The timeout_ms for the next libipc call: -1 forever, else the whole
  * milliseconds left, rounded up, 0 once the deadline has passed. */
 int lipc_deadline_ms(const lipc_deadline *d);
+
+/* lipc_deadline_start, then the first timeout_ms. Only seconds > 0 reads
+ * the clock: the hot calls (forever, or 0 to poll) make no system call,
+ * and forever not even a function call. */
+static inline int lipc_deadline_begin(lipc_deadline *d, double seconds) {
+  if (seconds < 0) {
+    d->forever = 1;
+    return -1;
+  }
+  lipc_deadline_start(d, seconds);
+  return lipc_deadline_ms(d);
+}
 
 /* The EINTR policy: a libipc call returned IPC_EINTR. Runs this state's
  * pending Lua signal handlers (lipc_signal_safepoint), then calls the

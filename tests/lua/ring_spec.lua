@@ -839,6 +839,13 @@ describe("ipc.ring", function()
       local r, w = ipc.pipe()
       assert.matches("ipc.ring expected, got ipc.pipe", raises(function() q.push(r, "x") end))
       assert.matches("ipc.ring expected, got number", raises(function() q.pop(7) end))
+      -- Full userdata of other classes, at least as large as a handle: a
+      -- segment (a libipc handle of another class) and a Lua file.
+      local seg = assert(ipc.shm.anon(4096))
+      assert.matches("ipc.ring expected, got ipc.shm", raises(function() q.push(seg, "x") end))
+      -- (5.1 and LuaJIT name no class for files: "userdata")
+      assert.matches("ipc.ring expected, got [%w%*]+%)$", raises(function() q.pop(io.stdout) end))
+      seg:close()
       r:close()
       w:close()
       assert.equal(0, q:stats().pushed)
