@@ -321,7 +321,7 @@ describe("ipc.fifo", function()
       assert.same({ nil, "write: broken pipe", ipc.EPIPE, 0 }, { ok, msg, code, n })
     end)
 
-    it("returns EPIPE with SIGPIPE ignored through ipc.signal, and once it is default again", function()
+    it("returns EPIPE with SIGPIPE ignored through ipc.signal, and once default again", function()
       finally(function() ipc.signal.restore("PIPE") end)
       assert.is_true(ipc.signal.ignore("PIPE"))
       local p = make("f")
