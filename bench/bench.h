@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/uio.h>
@@ -19,10 +21,18 @@
 #include <unistd.h>
 
 /* The sides most programs compare, and their names in the tables: the raw
- * system calls, libipc, and (pipe and fifo, with bench.nimpl 3) the raw
- * pwritev2(..., RWF_NOSIGNAL) that libipc writes pipes with. */
-enum { RAW, LIBIPC, RAW_NOSIGNAL, NIMPL_MAX };
-static const char *const impl_names[] = {"raw", "libipc", "pwritev2"};
+ * system calls, libipc, and (pipe and fifo, with bench.nimpl 4) the raw
+ * pwritev2(..., RWF_NOSIGNAL) that libipc writes pipes with by default,
+ * and libipc again with SIGPIPE ignored through ipc_signal_ignore, which
+ * lets it write with plain write(2). */
+enum { RAW, LIBIPC, RAW_NOSIGNAL, LIBIPC_IGNORED, NIMPL_MAX };
+static const char *const impl_names[] = {"raw", "libipc", "pwritev2",
+                                         "libipc-ign"};
+
+/* Whether a side goes through libipc's calls. */
+static inline int bench_is_libipc(int impl) {
+  return impl == LIBIPC || impl == LIBIPC_IGNORED;
+}
 
 /* The run's settings, from bench_init, and how bench_die fails. */
 static struct {
@@ -42,7 +52,8 @@ static struct {
   const char *extra_opts;
   const char *extra_usage;
   int (*extra_opt)(int opt, const char *arg);
-  int nimpl; /* how many of RAW, LIBIPC, RAW_NOSIGNAL are compared: 2 or 3 */
+  int nimpl;   /* how many of RAW, LIBIPC, ... are compared: 2 or 4 */
+  int cpus[2]; /* bench_choose_cpus: the parent's and the child's, or -1 */
 } bench;
 
 static inline void bench_die(const char *what, long code) {
@@ -214,6 +225,48 @@ static inline void bench_pin(int cpu) {
     bench_die("sched_setaffinity", -errno);
 }
 
+/* The first two CPUs this process may run on, for the two sides of a
+ * benchmark: bench.cpus[0] for the parent, bench.cpus[1] for its child.
+ * Both -1 with one CPU only: pinning both sides there would only hurt. */
+static inline void bench_choose_cpus(void) {
+  cpu_set_t set;
+  bench.cpus[0] = bench.cpus[1] = -1;
+  if (sched_getaffinity(0, sizeof set, &set) < 0)
+    bench_die("sched_getaffinity", -errno);
+  for (int c = 0; c < CPU_SETSIZE && bench.cpus[1] < 0; c++) {
+    if (!CPU_ISSET(c, &set))
+      continue;
+    if (bench.cpus[0] < 0)
+      bench.cpus[0] = c;
+    else
+      bench.cpus[1] = c;
+  }
+  if (bench.cpus[1] < 0)
+    bench.cpus[0] = -1;
+}
+
+/* "parent on CPU 0, child on CPU 1" or "one CPU, not pinned": for titles. */
+static inline const char *bench_cpus_text(void) {
+  static char buf[64];
+  if (bench.cpus[1] < 0)
+    return "one CPU, not pinned";
+  snprintf(buf, sizeof buf, "parent on CPU %d, child on CPU %d", bench.cpus[0],
+           bench.cpus[1]);
+  return buf;
+}
+
+/* The LIBIPC_IGNORED side's setting, around each of its runs (outside the
+ * clock): SIGPIPE ignored through libipc when `on`, put back as it was
+ * when not. Other sides leave SIGPIPE alone. */
+static inline void bench_sigpipe_ignored(int impl, int on) {
+  if (impl != LIBIPC_IGNORED)
+    return;
+  int rc =
+      on ? ipc_signal_ignore(NULL, SIGPIPE) : ipc_signal_restore(NULL, SIGPIPE);
+  if (rc < 0)
+    bench_die(on ? "ignore SIGPIPE" : "restore SIGPIPE", rc);
+}
+
 static inline int bench_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -255,36 +308,130 @@ static inline void bench_compare(bench_run_fn *run, const void *what, long n,
   free(all);
 }
 
-/* The throughput table of pipe and fifo: messages of one size, one way.
- * The heading, then the rows of one size from bench_compare's figures (in
- * messages per second), each also as a JSON line; with three sides the
- * libipc line also gives its ratio to pwritev2, the call it is built on. */
+/* The targets of pipe and fifo: speed ratios within one run that should
+ * reach a goal, gathered as the tables print and listed at the end. */
+#define BENCH_GOALS_MAX 16
+static struct {
+  char what[64];
+  double ratio, goal;
+} bench_goals[BENCH_GOALS_MAX];
+static int bench_ngoals;
+
+static inline void bench_goal(double ratio, double goal, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static inline void bench_goal(double ratio, double goal, const char *fmt, ...) {
+  if (bench_ngoals == BENCH_GOALS_MAX)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(bench_goals[bench_ngoals].what,
+            sizeof bench_goals[bench_ngoals].what, fmt, ap);
+  va_end(ap);
+  bench_goals[bench_ngoals].ratio = ratio;
+  bench_goals[bench_ngoals].goal = goal;
+  bench_ngoals++;
+}
+
+/* The "targets" block: each ratio, PASS when it reaches its goal, MISS
+ * when not; each also as a JSON line. */
+static inline void bench_goals_print(void) {
+  printf("targets (ratios within this run)\n");
+  for (int i = 0; i < bench_ngoals; i++) {
+    int pass = bench_goals[i].ratio >= bench_goals[i].goal;
+    printf("  %-44s %8.3f  >= %.2f  %s\n", bench_goals[i].what,
+           bench_goals[i].ratio, bench_goals[i].goal, pass ? "PASS" : "MISS");
+    if (bench.json)
+      fprintf(bench.json,
+              "{\"bench\":\"%s\",\"target\":\"%s\",\"ratio\":%.4f,"
+              "\"goal\":%.4f,\"cmp\":\">=\",\"pass\":%s,\"quick\":%s}\n",
+              bench.name, bench_goals[i].what, bench_goals[i].ratio,
+              bench_goals[i].goal, bench_bool(pass), bench_bool(bench.quick));
+  }
+}
+
+/* The goal of pipe and fifo (issue 4): libipc within 5% of the raw call
+ * with the same semantics. */
+#define BENCH_GOAL 0.95
+
+/* The tables of pipe and fifo, from bench_compare's figures of four sides.
+ * Throughput: messages of one size, one way, in messages per second; the
+ * heading, then the rows of one size, each also as a JSON line. `/raw` is
+ * the row's speed over raw's; the libipc row also shows its speed over
+ * pwritev2's, the call it writes with by default. Each size adds two
+ * targets: libipc / pwritev2 and libipc-ign / raw. */
 static inline void bench_msgs_heading(void) {
-  printf("%8s %8s %8s %14s %10s %8s %12s\n", "size", "msgs", "impl", "msgs/s",
-         "MB/s", "spread", "/raw");
+  printf("%8s %8s %10s %14s %10s %8s %8s %10s\n", "size", "msgs", "impl",
+         "msgs/s", "MB/s", "spread", "/raw", "/pwritev2");
+}
+
+/* The JSON line's common part, for both tables; the caller adds its
+ * figures and closes it. */
+static inline void bench_json_row(const char *what, size_t size, int impl,
+                                  const char *count_name, long count) {
+  fprintf(bench.json,
+          "{\"bench\":\"%s\",\"size\":%zu,\"impl\":\"%s\",\"%s\":%ld,"
+          "\"repeats\":%d,\"quick\":%s,\"cpus\":[%d,%d]",
+          what, size, impl_names[impl], count_name, count, bench.repeats,
+          bench_bool(bench.quick), bench.cpus[0], bench.cpus[1]);
 }
 
 static inline void bench_msgs_rows(size_t size, long msgs, const double *med,
                                    const double *spread) {
+  double vs_nosignal = med[LIBIPC] / med[RAW_NOSIGNAL];
   for (int impl = 0; impl < bench.nimpl; impl++) {
     double mbs = med[impl] * (double)size / 1e6;
     double ratio = med[impl] / med[RAW];
-    printf("%8zu %8ld %8s %14.0f %10.1f %7.1f%% %12.3f\n", size, msgs,
+    printf("%8zu %8ld %10s %14.0f %10.1f %7.1f%% %8.3f", size, msgs,
            impl_names[impl], med[impl], mbs, 100 * spread[impl], ratio);
+    if (impl == LIBIPC)
+      printf(" %10.3f", vs_nosignal);
+    putchar('\n');
     if (!bench.json)
       continue;
+    bench_json_row(bench.name, size, impl, "msgs", msgs);
     fprintf(bench.json,
-            "{\"bench\":\"%s\",\"size\":%zu,\"impl\":\"%s\","
-            "\"msgs\":%ld,\"repeats\":%d,\"quick\":%s,"
-            "\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"spread\":%.4f,"
+            ",\"msgs_per_s\":%.1f,\"mb_per_s\":%.3f,\"spread\":%.4f,"
             "\"ratio_vs_raw\":%.4f",
-            bench.name, size, impl_names[impl], msgs, bench.repeats,
-            bench_bool(bench.quick), med[impl], mbs, spread[impl], ratio);
-    if (impl == LIBIPC && bench.nimpl > RAW_NOSIGNAL)
-      fprintf(bench.json, ",\"ratio_vs_pwritev2\":%.4f",
-              med[LIBIPC] / med[RAW_NOSIGNAL]);
+            med[impl], mbs, spread[impl], ratio);
+    if (impl == LIBIPC)
+      fprintf(bench.json, ",\"ratio_vs_pwritev2\":%.4f", vs_nosignal);
     fputs("}\n", bench.json);
   }
+  bench_goal(vs_nosignal, BENCH_GOAL, "%zu B throughput: libipc / pwritev2",
+             size);
+  bench_goal(med[LIBIPC_IGNORED] / med[RAW], BENCH_GOAL,
+             "%zu B throughput: libipc-ign / raw", size);
+}
+
+/* Round trips of one size, in ns per trip (lower is better): the ratios
+ * are speeds as above, the baseline's time over the row's. `what` names
+ * the table in titles, JSON and targets ("fifo round trip"). */
+static inline void bench_trips_rows(const char *what, size_t size, long trips,
+                                    const double *med, const double *spread) {
+  printf("%8s %8s %10s %14s %10s %8s %8s %10s\n", "size", "trips", "impl",
+         "ns/trip", "", "spread", "/raw", "/pwritev2");
+  double vs_nosignal = med[RAW_NOSIGNAL] / med[LIBIPC];
+  for (int impl = 0; impl < bench.nimpl; impl++) {
+    double ratio = med[RAW] / med[impl];
+    printf("%8zu %8ld %10s %14.0f %10s %7.1f%% %8.3f", size, trips,
+           impl_names[impl], med[impl], "", 100 * spread[impl], ratio);
+    if (impl == LIBIPC)
+      printf(" %10.3f", vs_nosignal);
+    putchar('\n');
+    if (!bench.json)
+      continue;
+    bench_json_row(what, size, impl, "trips", trips);
+    fprintf(bench.json,
+            ",\"ns_per_trip\":%.1f,\"spread\":%.4f,\"ratio_vs_raw\":%.4f",
+            med[impl], spread[impl], ratio);
+    if (impl == LIBIPC)
+      fprintf(bench.json, ",\"ratio_vs_pwritev2\":%.4f", vs_nosignal);
+    fputs("}\n", bench.json);
+  }
+  bench_goal(vs_nosignal, BENCH_GOAL, "%zu B round trip: libipc / pwritev2",
+             size);
+  bench_goal(med[RAW] / med[LIBIPC_IGNORED], BENCH_GOAL,
+             "%zu B round trip: libipc-ign / raw", size);
 }
 
 /* pwritev2(..., RWF_NOSIGNAL) until all n bytes are out, as libipc writes

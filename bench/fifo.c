@@ -2,9 +2,11 @@
  * same run: throughput of 64-byte and 64 KiB messages from a parent to a
  * forked child, and 64-byte round trips over two FIFOs. raw is open(2),
  * write(2), read(2); libipc is ipc_fifo_open, ipc_pipe_write and
- * ipc_pipe_read_exact; a third side is raw with pwritev2(..., RWF_NOSIGNAL)
- * for write(2), the call ipc_pipe_write is built on. Prints medians and
- * ratios; -o FILE appends JSON. */
+ * ipc_pipe_read_exact; pwritev2 is raw with pwritev2(..., RWF_NOSIGNAL)
+ * for write(2), the call ipc_pipe_write writes with by default; libipc-ign
+ * is libipc with SIGPIPE ignored through ipc_signal_ignore (write(2)).
+ * Parent and child are pinned to two CPUs when there are two. Prints
+ * medians, ratios and the targets; -o FILE appends JSON. */
 #include "bench.h"
 
 #include <fcntl.h>
@@ -50,7 +52,7 @@ struct end {
 static struct end open_end(int impl, const char *path, int writer) {
   struct end e = {-1, NULL};
   int rc;
-  if (impl != LIBIPC) {
+  if (!bench_is_libipc(impl)) {
     e.fd = open(path, (writer ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
     if (e.fd < 0)
       bench_die(path, -errno);
@@ -80,7 +82,7 @@ static int put(int impl, struct end *e, const char *buf, size_t n) {
 }
 
 static int get(int impl, struct end *e, char *buf, size_t n) {
-  if (impl != LIBIPC)
+  if (!bench_is_libipc(impl))
     return bench_read_all(e->fd, buf, n);
   ssize_t r = ipc_pipe_read_exact(e->p, buf, n, IPC_FOREVER);
   return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EOF;
@@ -101,6 +103,7 @@ static void receiver(int impl, const char *data_path, const char *ack_path,
   char *buf = malloc(size);
   if (!buf)
     _exit(2);
+  bench_pin(bench.cpus[1]);
   struct end in = open_end(impl, data_path, 0);
   struct end ack = open_end(RAW, ack_path, 1);
   for (long i = 0; i < msgs; i++) {
@@ -135,6 +138,7 @@ static double transfer(int impl, const void *what, long msgs) {
   ipc_fifo_unlink(ack_path);
   char word;
   int rc;
+  bench_sigpipe_ignored(impl, 1);
 
   double t0 = bench_now();
   for (long i = 0; i < msgs; i++) {
@@ -146,6 +150,7 @@ static double transfer(int impl, const void *what, long msgs) {
     bench_die("child end", rc);
   double dt = bench_now() - t0;
 
+  bench_sigpipe_ignored(impl, 0);
   bench_reap(pid, impl_names[impl], "child");
   close_end(&out);
   close_end(&ack);
@@ -158,6 +163,7 @@ static double transfer(int impl, const void *what, long msgs) {
 /* In the child: sends back every message until end of file. */
 static void echoer(int impl, const char *ping, const char *pong) {
   char buf[RT_SIZE];
+  bench_pin(bench.cpus[1]);
   struct end in = open_end(impl, ping, 0);
   struct end out = open_end(impl, pong, 1);
   int rc;
@@ -184,6 +190,7 @@ static double round_trips(int impl, const void *unused, long trips) {
   ipc_fifo_unlink(pong);
   char buf[RT_SIZE] = {0};
   int rc;
+  bench_sigpipe_ignored(impl, 1);
 
   double t0 = bench_now();
   for (long i = 0; i < trips; i++) {
@@ -197,6 +204,7 @@ static double round_trips(int impl, const void *unused, long trips) {
   }
   double dt = bench_now() - t0;
 
+  bench_sigpipe_ignored(impl, 0);
   close_end(&out); /* the echoer sees end of file and leaves */
   bench_reap(pid, impl_names[impl], "child");
   close_end(&in);
@@ -206,7 +214,7 @@ static double round_trips(int impl, const void *unused, long trips) {
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv) {
-  bench.nimpl = 3; /* raw write, libipc, and raw pwritev2 */
+  bench.nimpl = 4; /* raw write, libipc, raw pwritev2, libipc-ign */
   bench_init(argc, argv, "fifo", "runs", "messages", 0);
   bench.parent = getpid(); /* a child's bench_die _exits: dir stays */
   bench.child_status = 1;  /* for the parent to remove */
@@ -214,8 +222,11 @@ int main(int argc, char **argv) {
   if (!mkdtemp(dir))
     bench_die("mkdtemp", -errno);
   atexit(remove_dir);
+  bench_choose_cpus();
+  bench_pin(bench.cpus[0]);
 
-  printf("fifo: parent -> forked child, median of %s\n", bench_runs(1));
+  printf("fifo: parent -> forked child, %s; median of %s\n", bench_cpus_text(),
+         bench_runs(1));
   bench_msgs_heading();
   for (size_t l = 0; l < NLOADS; l++) {
     size_t size = loads[l].size;
@@ -230,21 +241,8 @@ int main(int argc, char **argv) {
   bench_compare(round_trips, NULL, trips, med, spread);
   printf("fifo: %d-byte round trips over two FIFOs, median of %s\n", RT_SIZE,
          bench_runs(0));
-  printf("%8s %8s %8s %14s %10s %8s %12s\n", "size", "trips", "impl", "ns/trip",
-         "", "spread", "/raw");
-  for (int impl = 0; impl < bench.nimpl; impl++) {
-    /* A speed ratio like the rows above: raw's time over this side's. */
-    double ratio = med[RAW] / med[impl];
-    printf("%8d %8ld %8s %14.0f %10s %7.1f%% %12.3f\n", RT_SIZE, trips,
-           impl_names[impl], med[impl], "", 100 * spread[impl], ratio);
-    if (bench.json)
-      fprintf(bench.json,
-              "{\"bench\":\"fifo round trip\",\"size\":%d,\"impl\":\"%s\","
-              "\"trips\":%ld,\"repeats\":%d,\"quick\":%s,"
-              "\"ns_per_trip\":%.1f,\"spread\":%.4f,\"ratio_vs_raw\":%.4f}\n",
-              RT_SIZE, impl_names[impl], trips, bench.repeats,
-              bench_bool(bench.quick), med[impl], spread[impl], ratio);
-  }
+  bench_trips_rows("fifo round trip", RT_SIZE, trips, med, spread);
+  bench_goals_print();
   bench_finish();
   return 0;
 }

@@ -188,11 +188,13 @@ IPC_API ssize_t ipc_pipe_read_exact(ipc_pipe_t *p, void *buf, size_t n,
  * interrupts or the reader goes away after k > 0 bytes went out, k (a short
  * count; the next call tells why); or, when nothing went out, IPC_ETIMEDOUT,
  * IPC_EINTR, IPC_EAGAIN (non-blocking mode), IPC_EPIPE (every reader has
- * closed: the process gets no SIGPIPE and the process-wide SIGPIPE
+ * closed: no SIGPIPE kills the process and the process-wide SIGPIPE
  * disposition is not touched), IPC_EBADF (a read end), IPC_EINVAL
- * (n > SSIZE_MAX). On pipes and FIFOs under Linux 6.18 or later each write
- * carries RWF_NOSIGNAL; otherwise SIGPIPE is blocked for the calling thread
- * during the call (two more system calls). */
+ * (n > SSIZE_MAX). While libipc itself has made SIGPIPE harmless
+ * (ipc_signal_ignore, or ipc_signal_handle, which then records the SIGPIPE)
+ * each write is a plain write(2); else on pipes and FIFOs under Linux 6.18
+ * or later each write carries RWF_NOSIGNAL; otherwise SIGPIPE is blocked
+ * for the calling thread during the call (two more system calls). */
 IPC_API ssize_t ipc_pipe_write(ipc_pipe_t *p, const void *buf, size_t n,
                                int timeout_ms);
 

@@ -77,4 +77,18 @@ static inline int ipc__signal_moved(unsigned snap) {
   return atomic_load_explicit(&ipc__signal_gen, memory_order_acquire) != snap;
 }
 
+/* Whether a SIGPIPE raised by a write can neither kill the process nor run
+ * code libipc does not own: set by signal.c from libipc's own changes of
+ * SIGPIPE's disposition (SIG_IGN put in place by ipc_signal_ignore, or put
+ * back by a restore or an unhandle; or libipc's recording handler with no
+ * host handler to chain to), cleared by any libipc change that may make it
+ * deadly again. When set, pipe writes use plain
+ * write(2) (pipe.c). A change the host makes with sigaction behind
+ * libipc's back is not seen: documented. */
+extern _Atomic int ipc__sigpipe_harmless;
+
+static inline int ipc__sigpipe_cannot_kill(void) {
+  return atomic_load_explicit(&ipc__sigpipe_harmless, memory_order_relaxed);
+}
+
 #endif /* IPC_INTERNAL_H */

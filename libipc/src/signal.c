@@ -44,6 +44,7 @@
 #define IPC__SIGQ_MAX (1u << 20)
 
 _Atomic unsigned ipc__signal_gen;
+_Atomic int ipc__sigpipe_harmless;
 
 struct sigq_slot {
   _Atomic uint64_t seq;
@@ -314,6 +315,25 @@ static int save_orig(int sig, struct disposition *cur) {
   return 0;
 }
 
+/* The pipe writers' fast path (internal.h): whether a SIGPIPE is harmless
+ * under the disposition libipc is putting in place. Called with 0 before
+ * each change of SIGPIPE (so that no writer takes the fast path while the
+ * disposition may already be deadly) and with what the new one is after
+ * it; other signals are ignored. A writer that loaded the flag just before
+ * another thread makes SIGPIPE deadly again can still write with write(2):
+ * changing SIGPIPE while other threads write pipes is the caller's race.
+ * Under table_lock. */
+static void note_sigpipe(int sig, int harmless) {
+  if (sig == SIGPIPE)
+    atomic_store(&ipc__sigpipe_harmless, harmless);
+}
+
+/* Whether SIGPIPE is harmless under disposition d, when libipc puts it
+ * back: only SIG_IGN is (a host's function may exit, SIG_DFL kills). */
+static int ignores(const struct disposition *d) {
+  return d->sa.sa_handler == SIG_IGN;
+}
+
 /* Makes our handler the disposition of sig, chaining to the one in place.
  * Under table_lock. */
 static int install(int sig) {
@@ -345,8 +365,12 @@ static int install(int sig) {
     atomic_store(&e->chain_kind, CHAIN_NONE);
   }
   e->before = d;
+  note_sigpipe(sig, 0);
   if (sigaction(sig, &sa, NULL) < 0)
     return -errno;
+  /* Ours alone: a SIGPIPE is recorded and the write returns EPIPE. With a
+   * host's handler behind ours, a write would now run it: not harmless. */
+  note_sigpipe(sig, atomic_load(&e->chain_kind) == CHAIN_NONE);
   return 0;
 }
 
@@ -354,8 +378,10 @@ static int install(int sig) {
  * table_lock. */
 static void uninstall(int sig) {
   struct sigaction cur;
-  if (sigaction(sig, NULL, &cur) == 0 && is_ours(&cur))
-    put_disposition(sig, &table[sig].before);
+  note_sigpipe(sig, 0);
+  if (sigaction(sig, NULL, &cur) == 0 && is_ours(&cur) &&
+      put_disposition(sig, &table[sig].before) == 0)
+    note_sigpipe(sig, ignores(&table[sig].before));
 }
 
 /* Removes q's registration of sig, if any; the last one uninstalls when
@@ -578,8 +604,11 @@ static int set_disposition(ipc_sigqueue_t *q, int sig, void (*handler)(int)) {
       memset(&sa, 0, sizeof sa);
       sa.sa_handler = handler;
       sigemptyset(&sa.sa_mask);
+      note_sigpipe(sig, 0);
       if (sigaction(sig, &sa, NULL) < 0)
         rc = -errno;
+      else
+        note_sigpipe(sig, handler == SIG_IGN);
     }
   }
   pthread_mutex_unlock(&table_lock);
@@ -605,8 +634,11 @@ int ipc_signal_restore(ipc_sigqueue_t *q, int sig) {
   } else {
     unregister(q, sig, 0);
     if (e->saved) {
-      if ((rc = put_disposition(sig, &e->orig)) == 0)
+      note_sigpipe(sig, 0);
+      if ((rc = put_disposition(sig, &e->orig)) == 0) {
         e->saved = 0;
+        note_sigpipe(sig, ignores(&e->orig));
+      }
     }
   }
   pthread_mutex_unlock(&table_lock);

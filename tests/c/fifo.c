@@ -557,6 +557,32 @@ Test(fifo, writing_after_the_reader_closed_gives_epipe_not_a_signal,
   ipc_pipe_close(w);
 }
 
+/* SIGPIPE ignored through libipc (writes may then use write(2)): EPIPE
+ * still; made default again through libipc: a child writing under SIG_DFL
+ * gets EPIPE and lives. */
+Test(fifo, with_sigpipe_ignored_through_libipc_writing_gives_epipe_too,
+     .timeout = 10) {
+  signal(SIGPIPE, SIG_DFL);
+  tu_assert_ret(ipc_signal_ignore(NULL, SIGPIPE), 0);
+  const char *path = make_fifo("f");
+  ipc_pipe_t *r = fifo_open(path, IPC_FIFO_READ | IPC_NONBLOCK, -1);
+  ipc_pipe_t *w = fifo_open(path, IPC_FIFO_WRITE, 1000);
+  tu_assert_ret(ipc_fifo_unlink(path), 0);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), 1);
+  ipc_pipe_close(r);
+  tu_assert_ret(ipc_pipe_write(w, "y", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_pipe_write(w, "y", 1, 1000), IPC_EPIPE);
+  tu_assert_ret(ipc_signal_default(NULL, SIGPIPE), 0);
+  tu_assert_child_write_gives_epipe(w);
+  tu_assert_ret(ipc_pipe_write(w, "y", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_signal_restore(NULL, SIGPIPE), 0);
+  struct sigaction now;
+  cr_assert_eq(sigaction(SIGPIPE, NULL, &now), 0);
+  cr_assert(now.sa_handler == SIG_DFL, "SIGPIPE is not restored");
+  ipc_pipe_close(w);
+  assert_entries("");
+}
+
 /* ---------------------------------------------------------------- EINTR */
 
 Test(fifo, a_signal_interrupts_a_waiting_open_with_eintr_leaving_nothing_open,

@@ -482,6 +482,122 @@ Test(pipe, write_raises_no_sigpipe_for_a_handler_to_see, .timeout = 10) {
   ipc_pipe_close(w);
 }
 
+/* Below, libipc itself makes SIGPIPE harmless (ignored, or handled by its
+ * recording handler), which lets writes use plain write(2); every libipc
+ * change that makes it deadly again must bring RWF_NOSIGNAL back, which a
+ * forked child writing under SIG_DFL shows by living. */
+
+/* A pipe whose reader is closed: its writer. */
+static ipc_pipe_t *readerless(void) {
+  ipc_pipe_t *r, *w;
+  make_pipe(&r, &w);
+  ipc_pipe_close(r);
+  return w;
+}
+
+Test(pipe, with_sigpipe_ignored_through_libipc_a_write_gives_epipe,
+     .timeout = 10) {
+  signal(SIGPIPE, SIG_DFL);
+  tu_assert_ret(ipc_signal_ignore(NULL, SIGPIPE), 0);
+  ipc_pipe_t *w = readerless();
+  static char big[1 << 20];
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, 0), IPC_EPIPE);
+  tu_assert_ret(ipc_pipe_write(w, big, sizeof big, 1000), IPC_EPIPE);
+  assert_sigpipe_untouched(SIG_IGN);
+  /* Restored to SIG_DFL: a write must be safe again. */
+  tu_assert_ret(ipc_signal_restore(NULL, SIGPIPE), 0);
+  assert_sigpipe_untouched(SIG_DFL);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_child_write_gives_epipe(w);
+  ipc_pipe_close(w);
+}
+
+Test(pipe, sigpipe_made_default_again_through_libipc_gives_epipe_not_death,
+     .timeout = 10) {
+  signal(SIGPIPE, SIG_DFL);
+  ipc_pipe_t *w = readerless();
+  tu_assert_ret(ipc_signal_ignore(NULL, SIGPIPE), 0);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_signal_default(NULL, SIGPIPE), 0);
+  assert_sigpipe_untouched(SIG_DFL);
+  tu_assert_child_write_gives_epipe(w);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_signal_restore(NULL, SIGPIPE), 0);
+  assert_sigpipe_untouched(SIG_DFL);
+  ipc_pipe_close(w);
+}
+
+/* Handled through libipc: the write still returns EPIPE, and the SIGPIPE
+ * it raised is recorded like any handled signal. */
+Test(pipe, sigpipe_handled_through_libipc_gives_epipe_and_a_record,
+     .timeout = 10) {
+  signal(SIGPIPE, SIG_DFL);
+  ipc_sigqueue_t *q;
+  tu_assert_ret(ipc_sigqueue_create(&q, 0), 0);
+  tu_assert_ret(ipc_signal_handle(q, SIGPIPE, 0), 0);
+  ipc_pipe_t *w = readerless();
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, 1000), IPC_EPIPE);
+  ipc_siginfo_t recs[4];
+  size_t n = ipc_sigqueue_take(q, recs, 4);
+  cr_assert(n >= 1, "no SIGPIPE was recorded");
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(recs[i].signo, SIGPIPE, "record %zu is signal %d", i,
+                 recs[i].signo);
+  /* Unhandled: SIG_DFL is back, and with it RWF_NOSIGNAL. */
+  tu_assert_ret(ipc_signal_unhandle(q, SIGPIPE), 0);
+  assert_sigpipe_untouched(SIG_DFL);
+  tu_assert_child_write_gives_epipe(w);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  cr_assert_eq(ipc_sigqueue_take(q, recs, 4), 0, "a SIGPIPE after unhandle");
+  tu_assert_ret(ipc_sigqueue_close(q), 0);
+  ipc_pipe_close(w);
+}
+
+/* With the host's own handler behind libipc's, a SIGPIPE would run host
+ * code: writes keep raising none. */
+Test(pipe, sigpipe_handled_in_front_of_a_host_handler_is_not_raised,
+     .timeout = 10) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigpipe;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGPIPE, &sa, NULL), 0);
+  ipc_sigqueue_t *q;
+  tu_assert_ret(ipc_sigqueue_create(&q, 0), 0);
+  tu_assert_ret(ipc_signal_handle(q, SIGPIPE, 0), 0);
+  ipc_pipe_t *w = readerless();
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, 1000), IPC_EPIPE);
+  ipc_siginfo_t rec;
+  cr_assert_eq(ipc_sigqueue_take(q, &rec, 1), 0, "a SIGPIPE was raised");
+  cr_assert_eq(sigpipes, 0, "the host's handler saw %d SIGPIPE", (int)sigpipes);
+  tu_assert_ret(ipc_sigqueue_close(q), 0); /* puts the host's back */
+  assert_sigpipe_untouched(on_sigpipe);
+  signal(SIGPIPE, SIG_DFL);
+  ipc_pipe_close(w);
+}
+
+/* Ignored, then handled, then unhandled: ignored again, as before. */
+Test(pipe, unhandling_sigpipe_puts_back_the_ignore_and_its_fast_writes,
+     .timeout = 10) {
+  signal(SIGPIPE, SIG_DFL);
+  ipc_sigqueue_t *q;
+  tu_assert_ret(ipc_sigqueue_create(&q, 0), 0);
+  tu_assert_ret(ipc_signal_ignore(q, SIGPIPE), 0);
+  tu_assert_ret(ipc_signal_handle(q, SIGPIPE, 0), 0);
+  tu_assert_ret(ipc_signal_unhandle(q, SIGPIPE), 0);
+  assert_sigpipe_untouched(SIG_IGN);
+  ipc_pipe_t *w = readerless();
+  tu_assert_ret(ipc_pipe_write(w, "x", 1, -1), IPC_EPIPE);
+  tu_assert_ret(ipc_signal_restore(q, SIGPIPE), 0);
+  assert_sigpipe_untouched(SIG_DFL);
+  tu_assert_child_write_gives_epipe(w);
+  tu_assert_ret(ipc_sigqueue_close(q), 0);
+  ipc_pipe_close(w);
+}
+
 Test(pipe, a_reader_that_dies_mid_stream_gives_epipe_not_death, .timeout = 10) {
   signal(SIGPIPE, SIG_DFL);
   ipc_pipe_t *r, *w;

@@ -122,6 +122,30 @@ static inline void tu_child_begin(pid_t parent) {
   alarm(20);
 }
 
+/* Asserts that a forked child writing to w, a pipe end whose readers are
+ * all gone, gets IPC_EPIPE from both write paths (no deadline, and one)
+ * and exits: a SIGPIPE that libipc let through while the disposition is
+ * SIG_DFL would kill it instead. */
+static inline void tu_assert_child_write_gives_epipe(ipc_pipe_t *w) {
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    tu_child_begin(parent);
+    int ok = ipc_pipe_write(w, "x", 1, -1) == IPC_EPIPE &&
+             ipc_pipe_write(w, "x", 1, 1000) == IPC_EPIPE;
+    _exit(ok ? 0 : 1);
+  }
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    cr_assert_eq(errno, EINTR, "waitpid: %s", strerror(errno));
+  cr_assert(!WIFSIGNALED(status), "the writing child was killed by signal %d",
+            WTERMSIG(status));
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the writing child's write did not give EPIPE (status %#x)",
+            status);
+}
+
 /* The pids of this process's children, from /proc (CONFIG_PROC_CHILDREN),
  * written to pids[]; returns how many (at most max). */
 static inline int tu_children(pid_t *pids, int max) {

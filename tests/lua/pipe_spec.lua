@@ -246,6 +246,65 @@ describe("ipc.pipe", function()
   end)
 end)
 
+-- SIGPIPE made harmless through ipc.signal (ignored, or handled by a Lua
+-- function) lets writes use plain write(2); made default again, a child
+-- writing under SIG_DFL must still get EPIPE and live. Each test puts
+-- SIGPIPE back as it found it.
+describe("ipc.pipe with SIGPIPE set through ipc.signal", function()
+  after_each(helper.cleanup)
+
+  local BROKEN = { nil, "write: broken pipe", ipc.EPIPE, 0 }
+
+  -- The writer of a pipe whose reader is closed.
+  local function readerless()
+    local r, w = pipe()
+    r:close()
+    return w
+  end
+
+  -- Asserts that a forked child writing to w gets EPIPE and exits.
+  local function child_gets_epipe(w)
+    local p = track(assert(ipc.spawn(function()
+      local _, _, code = w:write("x")
+      os.exit(code == ipc.EPIPE and 0 or 1)
+    end)))
+    assert.same({ "exit", 0 }, { p:wait() })
+  end
+
+  it("returns EPIPE with SIGPIPE ignored, and again once it is default", function()
+    finally(function() ipc.signal.restore("PIPE") end)
+    local w = readerless()
+    assert.is_true(ipc.signal.ignore("PIPE"))
+    assert.same(BROKEN, { w:write("lost") })
+    w:settimeout(1)
+    assert.same(BROKEN, { w:write("lost") })
+    w:settimeout(nil)
+    assert.is_true(ipc.signal.default("PIPE"))
+    child_gets_epipe(w)
+    assert.same(BROKEN, { w:write("lost") })
+    assert.is_true(ipc.signal.ignore("PIPE"))
+    assert.is_true(ipc.signal.restore("PIPE"))
+    child_gets_epipe(w)
+  end)
+
+  it("returns EPIPE with SIGPIPE handled, and the handler runs at the next dispatch", function()
+    finally(function()
+      ipc.signal.unhandle("PIPE")
+      ipc.signal.restore("PIPE")
+    end)
+    local seen = {}
+    assert.is_true(ipc.signal.handle("PIPE", function(name) seen[#seen + 1] = name end))
+    local w = readerless()
+    assert.same(BROKEN, { w:write("lost") })
+    assert.same({}, seen) -- not before a safe point
+    assert.is_true(ipc.signal.dispatch() >= 1)
+    assert.equal("PIPE", seen[1])
+    assert.is_true(ipc.signal.unhandle("PIPE"))
+    child_gets_epipe(w)
+    assert.same(BROKEN, { w:write("lost") })
+  end)
+end)
+
 describe("ipc.pipe with bad input", function()
   after_each(helper.cleanup)
 
