@@ -251,7 +251,11 @@ ssize_t ipc_pipe_read_until(ipc_pipe_t *p, int delim, size_t max,
     return 0;
   if (max > (size_t)SSIZE_MAX)
     max = SSIZE_MAX;
-  return read_until(p, delim, max, out, ipc__deadline(timeout_ms), 0);
+  /* A small exact read (no delimiter: the Lua module's r:read(n)) asks for
+   * just the missing bytes, as ipc_pipe_read_exact does; lines and
+   * read-to-end take all the room there is. */
+  int exact = delim < 0 && max <= IPC__PIPE_MIN_BUFFER / 2;
+  return read_until(p, delim, max, out, ipc__deadline(timeout_ms), exact);
 }
 
 /* ipc_pipe_read_exact past its fast path; `r` and `err` are the result
