@@ -453,4 +453,38 @@ static inline int bench_write_nosignal(int fd, const void *buf, size_t n) {
   return 0;
 }
 
+/* One end of a pipe or FIFO in bench/pipe and bench/fifo: a raw descriptor,
+ * or a libipc handle for the libipc sides. */
+struct bench_end {
+  int fd;        /* raw */
+  ipc_pipe_t *p; /* libipc */
+};
+
+static inline void bench_end_close(struct bench_end *e) {
+  if (e->p)
+    ipc_pipe_close(e->p);
+  else
+    close(e->fd);
+}
+
+/* Sends n bytes the way side `impl` does: 0 or a negative code. */
+static inline int bench_end_put(int impl, struct bench_end *e, const char *buf,
+                                size_t n) {
+  if (impl == RAW)
+    return bench_write_all(e->fd, buf, n);
+  if (impl == RAW_NOSIGNAL)
+    return bench_write_nosignal(e->fd, buf, n);
+  ssize_t r = ipc_pipe_write(e->p, buf, n, IPC_FOREVER);
+  return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EIO;
+}
+
+/* Receives exactly n bytes the way side `impl` does: 0 or a negative code. */
+static inline int bench_end_get(int impl, struct bench_end *e, char *buf,
+                                size_t n) {
+  if (!bench_is_libipc(impl))
+    return bench_read_all(e->fd, buf, n);
+  ssize_t r = ipc_pipe_read_exact(e->p, buf, n, IPC_FOREVER);
+  return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EOF;
+}
+
 #endif

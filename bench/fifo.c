@@ -44,13 +44,8 @@ static void remove_dir(void) {
 }
 
 /* One end of a FIFO, opened either way. */
-struct end {
-  int fd;        /* raw */
-  ipc_pipe_t *p; /* libipc */
-};
-
-static struct end open_end(int impl, const char *path, int writer) {
-  struct end e = {-1, NULL};
+static struct bench_end open_end(int impl, const char *path, int writer) {
+  struct bench_end e = {-1, NULL};
   int rc;
   if (!bench_is_libipc(impl)) {
     e.fd = open(path, (writer ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
@@ -63,29 +58,6 @@ static struct end open_end(int impl, const char *path, int writer) {
       bench_die(path, rc);
   }
   return e;
-}
-
-static void close_end(struct end *e) {
-  if (e->p)
-    ipc_pipe_close(e->p);
-  else
-    close(e->fd);
-}
-
-static int put(int impl, struct end *e, const char *buf, size_t n) {
-  if (impl == RAW)
-    return bench_write_all(e->fd, buf, n);
-  if (impl == RAW_NOSIGNAL)
-    return bench_write_nosignal(e->fd, buf, n);
-  ssize_t r = ipc_pipe_write(e->p, buf, n, IPC_FOREVER);
-  return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EIO;
-}
-
-static int get(int impl, struct end *e, char *buf, size_t n) {
-  if (!bench_is_libipc(impl))
-    return bench_read_all(e->fd, buf, n);
-  ssize_t r = ipc_pipe_read_exact(e->p, buf, n, IPC_FOREVER);
-  return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EOF;
 }
 
 static void make_fifo(const char *path) {
@@ -104,10 +76,10 @@ static void receiver(int impl, const char *data_path, const char *ack_path,
   if (!buf)
     _exit(2);
   bench_pin(bench.cpus[1]);
-  struct end in = open_end(impl, data_path, 0);
-  struct end ack = open_end(RAW, ack_path, 1);
+  struct bench_end in = open_end(impl, data_path, 0);
+  struct bench_end ack = open_end(RAW, ack_path, 1);
   for (long i = 0; i < msgs; i++) {
-    int rc = get(impl, &in, buf, size);
+    int rc = bench_end_get(impl, &in, buf, size);
     if (rc < 0)
       bench_die("read", rc);
     if (buf[0] != (char)i)
@@ -132,8 +104,8 @@ static double transfer(int impl, const void *what, long msgs) {
   char *buf = calloc(1, size);
   if (!buf)
     bench_die("calloc", IPC_ENOMEM);
-  struct end out = open_end(impl, data_path, 1);
-  struct end ack = open_end(RAW, ack_path, 0);
+  struct bench_end out = open_end(impl, data_path, 1);
+  struct bench_end ack = open_end(RAW, ack_path, 0);
   ipc_fifo_unlink(data_path); /* both sides have them open now */
   ipc_fifo_unlink(ack_path);
   char word;
@@ -143,7 +115,7 @@ static double transfer(int impl, const void *what, long msgs) {
   double t0 = bench_now();
   for (long i = 0; i < msgs; i++) {
     buf[0] = (char)i;
-    if ((rc = put(impl, &out, buf, size)) < 0)
+    if ((rc = bench_end_put(impl, &out, buf, size)) < 0)
       bench_die("write", rc);
   }
   if ((rc = bench_read_all(ack.fd, &word, 1)) < 0)
@@ -152,8 +124,8 @@ static double transfer(int impl, const void *what, long msgs) {
 
   bench_sigpipe_ignored(impl, 0);
   bench_reap(pid, impl_names[impl], "child");
-  close_end(&out);
-  close_end(&ack);
+  bench_end_close(&out);
+  bench_end_close(&ack);
   free(buf);
   return (double)msgs / dt;
 }
@@ -164,11 +136,11 @@ static double transfer(int impl, const void *what, long msgs) {
 static void echoer(int impl, const char *ping, const char *pong) {
   char buf[RT_SIZE];
   bench_pin(bench.cpus[1]);
-  struct end in = open_end(impl, ping, 0);
-  struct end out = open_end(impl, pong, 1);
+  struct bench_end in = open_end(impl, ping, 0);
+  struct bench_end out = open_end(impl, pong, 1);
   int rc;
-  while ((rc = get(impl, &in, buf, sizeof buf)) == 0)
-    if ((rc = put(impl, &out, buf, sizeof buf)) < 0)
+  while ((rc = bench_end_get(impl, &in, buf, sizeof buf)) == 0)
+    if ((rc = bench_end_put(impl, &out, buf, sizeof buf)) < 0)
       bench_die("echo", rc);
   _exit(rc == IPC_EOF ? 0 : 2);
 }
@@ -184,8 +156,8 @@ static double round_trips(int impl, const void *unused, long trips) {
   pid_t pid = bench_fork();
   if (pid == 0)
     echoer(impl, ping, pong);
-  struct end out = open_end(impl, ping, 1);
-  struct end in = open_end(impl, pong, 0);
+  struct bench_end out = open_end(impl, ping, 1);
+  struct bench_end in = open_end(impl, pong, 0);
   ipc_fifo_unlink(ping);
   ipc_fifo_unlink(pong);
   char buf[RT_SIZE] = {0};
@@ -195,9 +167,9 @@ static double round_trips(int impl, const void *unused, long trips) {
   double t0 = bench_now();
   for (long i = 0; i < trips; i++) {
     buf[0] = (char)i;
-    if ((rc = put(impl, &out, buf, sizeof buf)) < 0)
+    if ((rc = bench_end_put(impl, &out, buf, sizeof buf)) < 0)
       bench_die("ping", rc);
-    if ((rc = get(impl, &in, buf, sizeof buf)) < 0)
+    if ((rc = bench_end_get(impl, &in, buf, sizeof buf)) < 0)
       bench_die("pong", rc);
     if (buf[0] != (char)i)
       bench_die("pong", IPC_EIO);
@@ -205,9 +177,9 @@ static double round_trips(int impl, const void *unused, long trips) {
   double dt = bench_now() - t0;
 
   bench_sigpipe_ignored(impl, 0);
-  close_end(&out); /* the echoer sees end of file and leaves */
+  bench_end_close(&out); /* the echoer sees end of file and leaves */
   bench_reap(pid, impl_names[impl], "child");
-  close_end(&in);
+  bench_end_close(&in);
   return dt * 1e9 / (double)trips;
 }
 

@@ -26,40 +26,12 @@ static const struct load loads[] = {
 #define RT_QUICK_TRIPS 2000
 
 /* One end of a pipe, either way. */
-struct end {
-  int fd;        /* raw */
-  ipc_pipe_t *p; /* libipc */
-};
-
-static struct end wrap_end(int impl, int fd, int writer) {
-  struct end e = {fd, NULL};
+static struct bench_end wrap_end(int impl, int fd, int writer) {
+  struct bench_end e = {fd, NULL};
   int rc;
   if (bench_is_libipc(impl) && (rc = ipc_pipe_from_fd(&e.p, fd, writer)) < 0)
     bench_die("ipc_pipe_from_fd", rc);
   return e;
-}
-
-static void close_end(struct end *e) {
-  if (e->p)
-    ipc_pipe_close(e->p);
-  else
-    close(e->fd);
-}
-
-static int put(int impl, struct end *e, const char *buf, size_t n) {
-  if (impl == RAW)
-    return bench_write_all(e->fd, buf, n);
-  if (impl == RAW_NOSIGNAL)
-    return bench_write_nosignal(e->fd, buf, n);
-  ssize_t r = ipc_pipe_write(e->p, buf, n, IPC_FOREVER);
-  return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EIO;
-}
-
-static int get(int impl, struct end *e, char *buf, size_t n) {
-  if (!bench_is_libipc(impl))
-    return bench_read_all(e->fd, buf, n);
-  ssize_t r = ipc_pipe_read_exact(e->p, buf, n, IPC_FOREVER);
-  return r == (ssize_t)n ? 0 : r < 0 ? (int)r : IPC_EOF;
 }
 
 /* ----------------------------------------------------------- throughput */
@@ -72,11 +44,11 @@ static void receiver(int impl, int data_fd, int ack_fd, size_t size,
   if (!buf)
     _exit(2);
   bench_pin(bench.cpus[1]);
-  struct end in = wrap_end(impl, data_fd, 0);
+  struct bench_end in = wrap_end(impl, data_fd, 0);
   if (bench_write_all(ack_fd, "r", 1) < 0)
     _exit(2);
   for (long i = 0; i < msgs; i++) {
-    int rc = get(impl, &in, buf, size);
+    int rc = bench_end_get(impl, &in, buf, size);
     if (rc < 0)
       bench_die("read", rc);
     if (buf[0] != (char)i)
@@ -107,7 +79,7 @@ static double transfer(int impl, const void *what, long msgs) {
   int rc;
   if (!buf)
     bench_die("calloc", IPC_ENOMEM);
-  struct end out = wrap_end(impl, data[1], 1);
+  struct bench_end out = wrap_end(impl, data[1], 1);
   if ((rc = bench_read_all(ack[0], &word, 1)) < 0)
     bench_die("child start", rc);
   bench_sigpipe_ignored(impl, 1);
@@ -115,7 +87,7 @@ static double transfer(int impl, const void *what, long msgs) {
   double t0 = bench_now();
   for (long i = 0; i < msgs; i++) {
     buf[0] = (char)i;
-    if ((rc = put(impl, &out, buf, size)) < 0)
+    if ((rc = bench_end_put(impl, &out, buf, size)) < 0)
       bench_die("write", rc);
   }
   if ((rc = bench_read_all(ack[0], &word, 1)) < 0)
@@ -124,7 +96,7 @@ static double transfer(int impl, const void *what, long msgs) {
 
   bench_sigpipe_ignored(impl, 0);
   bench_reap(pid, impl_names[impl], "receiver");
-  close_end(&out);
+  bench_end_close(&out);
   close(ack[0]);
   free(buf);
   return (double)msgs / dt;
@@ -136,11 +108,11 @@ static double transfer(int impl, const void *what, long msgs) {
 static void echoer(int impl, int in_fd, int out_fd) {
   char buf[RT_SIZE];
   bench_pin(bench.cpus[1]);
-  struct end in = wrap_end(impl, in_fd, 0);
-  struct end out = wrap_end(impl, out_fd, 1);
+  struct bench_end in = wrap_end(impl, in_fd, 0);
+  struct bench_end out = wrap_end(impl, out_fd, 1);
   int rc;
-  while ((rc = get(impl, &in, buf, sizeof buf)) == 0)
-    if ((rc = put(impl, &out, buf, sizeof buf)) < 0)
+  while ((rc = bench_end_get(impl, &in, buf, sizeof buf)) == 0)
+    if ((rc = bench_end_put(impl, &out, buf, sizeof buf)) < 0)
       bench_die("echo", rc);
   _exit(rc == IPC_EOF ? 0 : 2);
 }
@@ -159,8 +131,8 @@ static double round_trips(int impl, const void *unused, long trips) {
   }
   close(ping[0]);
   close(pong[1]);
-  struct end out = wrap_end(impl, ping[1], 1);
-  struct end in = wrap_end(impl, pong[0], 0);
+  struct bench_end out = wrap_end(impl, ping[1], 1);
+  struct bench_end in = wrap_end(impl, pong[0], 0);
   char buf[RT_SIZE] = {0};
   int rc;
   bench_sigpipe_ignored(impl, 1);
@@ -168,9 +140,9 @@ static double round_trips(int impl, const void *unused, long trips) {
   double t0 = bench_now();
   for (long i = 0; i < trips; i++) {
     buf[0] = (char)i;
-    if ((rc = put(impl, &out, buf, sizeof buf)) < 0)
+    if ((rc = bench_end_put(impl, &out, buf, sizeof buf)) < 0)
       bench_die("ping", rc);
-    if ((rc = get(impl, &in, buf, sizeof buf)) < 0)
+    if ((rc = bench_end_get(impl, &in, buf, sizeof buf)) < 0)
       bench_die("pong", rc);
     if (buf[0] != (char)i)
       bench_die("pong", IPC_EIO);
@@ -178,9 +150,9 @@ static double round_trips(int impl, const void *unused, long trips) {
   double dt = bench_now() - t0;
 
   bench_sigpipe_ignored(impl, 0);
-  close_end(&out); /* the echoer sees end of file and leaves */
+  bench_end_close(&out); /* the echoer sees end of file and leaves */
   bench_reap(pid, impl_names[impl], "echoer");
-  close_end(&in);
+  bench_end_close(&in);
   return dt * 1e9 / (double)trips;
 }
 
